@@ -1,0 +1,84 @@
+#pragma once
+// Plain records as stored. Secrets are never here in clear: connections carry only sealed data,
+// API tokens only their SHA-256 hash.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/ids.hpp"
+
+namespace switchboard::store {
+
+enum class Role { kAdmin, kMember, kOperator, kMonitoring };
+std::string_view RoleName(Role r);
+std::optional<Role> ParseRole(std::string_view s);
+
+struct Team {
+    core::TeamId id;
+    std::string name;
+    std::int64_t created_at = 0;
+};
+
+struct User {
+    core::UserId id;
+    std::string email;
+    std::string name;
+    std::int64_t created_at = 0;
+};
+
+struct Membership {
+    core::TeamId team_id;
+    core::UserId user_id;
+    Role role = Role::kMember;
+    std::int64_t created_at = 0;
+};
+
+struct ApiToken {
+    core::TokenId id;
+    core::UserId user_id;
+    std::string token_hash;  // hex SHA-256 of the whole token
+    std::string label;
+    std::int64_t created_at = 0;
+    std::optional<std::int64_t> last_used_at;
+    std::optional<std::int64_t> revoked_at;
+};
+
+// The sealed credential set of a connection, as the vault produced it.
+struct SealedData {
+    std::string key_id;       // id of the master key that wraps the data key
+    std::string wrapped_key;  // base64: the connection's data key, sealed under the master key
+    std::string ciphertext;   // base64: the credential set, sealed under the data key
+};
+
+enum class ConnectionStatus { kOk, kPending, kBroken, kError };
+std::string_view ConnectionStatusName(ConnectionStatus s);
+std::optional<ConnectionStatus> ParseConnectionStatus(std::string_view s);
+
+struct Connection {
+    core::ConnectionId id;
+    core::TeamId team_id;
+    std::string name;       // the user's label ("Dropbox company")
+    std::string app;        // app name from the catalog
+    std::string type;       // connection type name inside the app (Make's accountName)
+    std::int64_t version = 1;  // bumped by every replacement of the credential set
+    SealedData sealed;
+    ConnectionStatus status = ConnectionStatus::kOk;
+    std::string status_detail;   // why it is broken / failed verification; never contains a secret
+    std::string metadata_json;   // non-secret data shown to users, e.g. {"type":"email","value":"a@b.c"}
+    std::string scopes_json;     // granted scopes, JSON array
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+    std::optional<std::int64_t> last_verified_at;
+};
+
+struct AuditEvent {
+    std::int64_t id = 0;
+    core::TeamId team_id;     // 0 for events outside a team
+    core::UserId user_id;     // 0 for the system
+    std::string action;       // "connection.create", "token.create", "keys.rotate", …
+    std::string target;       // "connection:12"
+    std::string detail_json;  // non-secret context
+    std::int64_t created_at = 0;
+};
+
+}  // namespace switchboard::store

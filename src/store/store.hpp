@@ -1,0 +1,88 @@
+#pragma once
+// The persistence interface. Implemented once in portable SQL (SqlStore) over a Db backend.
+// Every method blocks; call from a worker thread. Errors: kNotFound for a missing row, kConflict for a
+// uniqueness violation or a failed version fence, kUnavailable when the database is unreachable.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "store/db.hpp"
+#include "store/records.hpp"
+
+namespace switchboard::store {
+
+struct Page {
+    int limit = 100;  // 1..10000
+    int offset = 0;
+};
+
+class Store {
+public:
+    virtual ~Store() = default;
+
+    // Applies every migration not yet applied, in order, each in its own transaction. Safe to run from several
+    // processes at once (the second waits or finds nothing to do). Returns the schema version now applied.
+    virtual core::Result<int> Migrate() = 0;
+    // Highest migration version applied, and the highest this build knows.
+    virtual core::Result<int> SchemaVersion() = 0;
+    static int LatestSchemaVersion();
+    virtual Db& db() = 0;
+
+    // Teams, users, memberships.
+    virtual core::Result<Team> CreateTeam(const std::string& name) = 0;
+    virtual core::Result<Team> GetTeam(core::TeamId id) = 0;
+    virtual core::Result<std::optional<Team>> FindTeamByName(const std::string& name) = 0;
+    virtual core::Result<std::vector<Team>> ListTeamsOfUser(core::UserId user) = 0;
+    virtual core::Result<User> CreateUser(const std::string& email, const std::string& name) = 0;
+    virtual core::Result<User> GetUser(core::UserId id) = 0;
+    virtual core::Result<std::optional<User>> FindUserByEmail(const std::string& email) = 0;
+    virtual core::Result<std::int64_t> CountUsers() = 0;
+    // Inserts or changes the role.
+    virtual core::Result<Membership> UpsertMembership(core::TeamId team, core::UserId user, Role role) = 0;
+    virtual core::Result<std::optional<Membership>> GetMembership(core::TeamId team, core::UserId user) = 0;
+    virtual core::Result<std::vector<Membership>> ListMembers(core::TeamId team) = 0;
+    virtual core::Result<void> DeleteMembership(core::TeamId team, core::UserId user) = 0;
+
+    // API tokens (hash only).
+    virtual core::Result<ApiToken> CreateToken(core::UserId user, const std::string& token_hash,
+                                               const std::string& label) = 0;
+    virtual core::Result<std::optional<ApiToken>> FindTokenByHash(const std::string& token_hash) = 0;
+    virtual core::Result<std::vector<ApiToken>> ListTokens(core::UserId user) = 0;
+    virtual core::Result<void> RevokeToken(core::UserId user, core::TokenId id) = 0;
+    virtual core::Result<void> TouchToken(core::TokenId id) = 0;
+
+    // Connections.
+    virtual core::Result<Connection> CreateConnection(const Connection& c) = 0;  // id/version/times assigned
+    virtual core::Result<Connection> GetConnection(core::TeamId team, core::ConnectionId id) = 0;
+    virtual core::Result<std::vector<Connection>> ListConnections(core::TeamId team, const Page& page) = 0;
+    // Replaces the sealed data when the stored version equals expected_version; the new version is
+    // expected_version + 1 (the caller sealed `sealed` for that version). kConflict when the fence fails.
+    virtual core::Result<Connection> ReplaceConnectionData(core::TeamId team, core::ConnectionId id,
+                                                           std::int64_t expected_version, const SealedData& sealed,
+                                                           const std::string& metadata_json,
+                                                           const std::string& scopes_json) = 0;
+    virtual core::Result<void> SetConnectionStatus(core::TeamId team, core::ConnectionId id, ConnectionStatus status,
+                                                   const std::string& detail,
+                                                   std::optional<std::int64_t> verified_at) = 0;
+    virtual core::Result<void> RenameConnection(core::TeamId team, core::ConnectionId id, const std::string& name) = 0;
+    virtual core::Result<void> DeleteConnection(core::TeamId team, core::ConnectionId id) = 0;
+    // Key rotation: every connection's (id, team, version, sealed) in id order, and the re-wrap of one data key
+    // (fenced on version and old key id so a concurrent edit is never overwritten).
+    virtual core::Result<std::vector<Connection>> ListAllConnectionsForRewrap(core::ConnectionId after, int limit) = 0;
+    virtual core::Result<bool> RewrapConnectionKey(core::ConnectionId id, std::int64_t version,
+                                                   const std::string& old_key_id, const std::string& new_key_id,
+                                                   const std::string& new_wrapped_key) = 0;
+
+    // Audit.
+    virtual core::Result<void> AppendAudit(const AuditEvent& e) = 0;
+    virtual core::Result<std::vector<AuditEvent>> ListAudit(core::TeamId team, const Page& page) = 0;
+};
+
+// The one SQL implementation over either backend.
+std::unique_ptr<Store> MakeSqlStore(std::unique_ptr<Db> db, const core::Clock& clock);
+
+}  // namespace switchboard::store
