@@ -46,13 +46,13 @@ enum class Backend { kSqlite, kPostgres };
 
 // Executes statements inside one open transaction.
 class Tx {
-public:
+  public:
     virtual ~Tx() = default;
     virtual core::Result<QueryResult> Exec(std::string_view sql, const std::vector<Value>& params = {}) = 0;
 };
 
 class Db {
-public:
+  public:
     virtual ~Db() = default;
     virtual Backend backend() const = 0;
     // One statement in its own transaction.

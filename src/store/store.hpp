@@ -21,7 +21,7 @@ struct Page {
 };
 
 class Store {
-public:
+  public:
     virtual ~Store() = default;
 
     // Applies every migration not yet applied, in order, each in its own transaction. Safe to run from several

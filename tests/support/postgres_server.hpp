@@ -11,7 +11,7 @@
 namespace switchboard::testing {
 
 class PostgresServer {
-public:
+  public:
     static PostgresServer& Shared();
     ~PostgresServer();
 
@@ -23,7 +23,7 @@ public:
     // Forces a checkpoint so table bytes are on disk.
     void Checkpoint();
 
-private:
+  private:
     PostgresServer();
     std::string root_;
     std::string data_dir_;

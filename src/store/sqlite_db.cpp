@@ -1,0 +1,430 @@
+#include "store/sqlite_db.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <unordered_map>
+#include <utility>
+
+#include "store/db_internal.hpp"
+
+namespace switchboard::store {
+
+struct SqliteDb::Conn {
+    sqlite3* db = nullptr;
+    std::unordered_map<std::string, sqlite3_stmt*> cache;
+
+    Conn() = default;
+    Conn(const Conn&) = delete;
+    Conn& operator=(const Conn&) = delete;
+    ~Conn() {
+        for (auto& entry : cache) sqlite3_finalize(entry.second);
+        sqlite3_close_v2(db);
+    }
+};
+
+namespace {
+
+constexpr std::size_t kMaxCachedStatements = 256;
+constexpr std::size_t kMaxSqlInDetail = 300;
+
+std::string Abbreviate(std::string_view sql) {
+    if (sql.size() <= kMaxSqlInDetail) return std::string(sql);
+    return std::string(sql.substr(0, kMaxSqlInDetail)) + "…";
+}
+
+bool IsBusy(int rc) {
+    const int primary = rc & 0xff;
+    return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+}
+
+// Maps an SQLite result code to the canonical error. `message` is sqlite3_errmsg() taken right after the failure.
+core::Error ErrorFrom(int rc, const std::string& message, std::string_view sql) {
+    switch (rc & 0xff) {
+        case SQLITE_CONSTRAINT:
+            return core::Conflict(message);
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+            return core::Unavailable("SQLite database is busy: " + message);
+        case SQLITE_CANTOPEN:
+        case SQLITE_IOERR:
+        case SQLITE_FULL:
+        case SQLITE_READONLY:
+        case SQLITE_NOMEM:
+            return core::Unavailable("SQLite: " + message);
+        default:
+            return core::Internal("SQLite: " + message + " in: " + Abbreviate(sql));
+    }
+}
+
+// Resets a statement for reuse when the current execution ends, whatever the outcome.
+class StatementReset {
+  public:
+    explicit StatementReset(sqlite3_stmt* stmt) : stmt_(stmt) {}
+    ~StatementReset() {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
+    StatementReset(const StatementReset&) = delete;
+    StatementReset& operator=(const StatementReset&) = delete;
+
+  private:
+    sqlite3_stmt* stmt_;
+};
+
+// Returns the cached prepared statement for `sql` on `conn`, preparing it on first use. Exactly one statement
+// is accepted (portable with PostgreSQL's extended protocol); *rc receives the SQLite code on failure.
+core::Result<sqlite3_stmt*> Prepare(SqliteDb::Conn& conn, std::string_view sql, int* rc) {
+    std::string key(sql);
+    if (auto it = conn.cache.find(key); it != conn.cache.end()) return it->second;
+
+    sqlite3_stmt* stmt = nullptr;
+    const char* tail = nullptr;
+    *rc = sqlite3_prepare_v3(conn.db, key.c_str(), static_cast<int>(key.size()) + 1, SQLITE_PREPARE_PERSISTENT, &stmt,
+                             &tail);
+    if (*rc != SQLITE_OK) return ErrorFrom(*rc, sqlite3_errmsg(conn.db), sql);
+    if (stmt == nullptr) return core::InvalidArgument("empty SQL statement");
+    if (tail != nullptr && *tail != '\0') {
+        sqlite3_stmt* next = nullptr;
+        const int tail_rc = sqlite3_prepare_v2(conn.db, tail, -1, &next, nullptr);
+        const bool more = tail_rc != SQLITE_OK || next != nullptr;
+        sqlite3_finalize(next);
+        if (more) {
+            sqlite3_finalize(stmt);
+            return core::InvalidArgument("Exec runs one statement; use ExecScript for several: " + Abbreviate(sql));
+        }
+    }
+    if (conn.cache.size() >= kMaxCachedStatements) {
+        for (auto& entry : conn.cache) sqlite3_finalize(entry.second);
+        conn.cache.clear();
+    }
+    conn.cache.emplace(std::move(key), stmt);
+    return stmt;
+}
+
+core::Result<void> Bind(sqlite3_stmt* stmt, const std::vector<Value>& params, std::string_view sql) {
+    const int expected = sqlite3_bind_parameter_count(stmt);
+    if (expected != static_cast<int>(params.size())) {
+        return core::InvalidArgument("statement takes " + std::to_string(expected) + " parameters, " +
+                                     std::to_string(params.size()) + " given: " + Abbreviate(sql));
+    }
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        const std::string name = "$" + std::to_string(i + 1);
+        const int index = sqlite3_bind_parameter_index(stmt, name.c_str());
+        if (index == 0) {
+            return core::InvalidArgument("statement has no parameter " + name +
+                                         " (write parameters as $1, $2, …): " + Abbreviate(sql));
+        }
+        int rc = SQLITE_OK;
+        const Value& v = params[i];
+        if (std::holds_alternative<std::nullptr_t>(v)) {
+            rc = sqlite3_bind_null(stmt, index);
+        } else if (const auto* n = std::get_if<std::int64_t>(&v)) {
+            rc = sqlite3_bind_int64(stmt, index, *n);
+        } else if (const auto* d = std::get_if<double>(&v)) {
+            rc = sqlite3_bind_double(stmt, index, *d);
+        } else {
+            const std::string& s = std::get<std::string>(v);
+            rc = sqlite3_bind_text64(stmt, index, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+        }
+        if (rc != SQLITE_OK) return core::Internal("SQLite: cannot bind parameter " + name);
+    }
+    return {};
+}
+
+Value ColumnValue(sqlite3_stmt* stmt, int i) {
+    switch (sqlite3_column_type(stmt, i)) {
+        case SQLITE_INTEGER:
+            return static_cast<std::int64_t>(sqlite3_column_int64(stmt, i));
+        case SQLITE_FLOAT:
+            return sqlite3_column_double(stmt, i);
+        case SQLITE_TEXT:
+        case SQLITE_BLOB: {
+            const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt, i));
+            const int size = sqlite3_column_bytes(stmt, i);
+            return data == nullptr ? std::string() : std::string(data, static_cast<std::size_t>(size));
+        }
+        default:
+            return nullptr;
+    }
+}
+
+// Prepares (or reuses), binds and steps one statement to completion. *rc receives the SQLite code on failure.
+core::Result<QueryResult> ExecOn(SqliteDb::Conn& conn, std::string_view sql, const std::vector<Value>& params,
+                                 int* rc) {
+    *rc = SQLITE_OK;
+    auto stmt = Prepare(conn, sql, rc);
+    if (!stmt) return stmt.error();
+    StatementReset reset(*stmt);
+    if (auto bound = Bind(*stmt, params, sql); !bound) return bound.error();
+
+    QueryResult out;
+    const int ncols = sqlite3_column_count(*stmt);
+    out.columns.reserve(static_cast<std::size_t>(ncols));
+    for (int i = 0; i < ncols; ++i) out.columns.emplace_back(sqlite3_column_name(*stmt, i));
+    for (;;) {
+        const int step = sqlite3_step(*stmt);
+        if (step == SQLITE_DONE) break;
+        if (step != SQLITE_ROW) {
+            *rc = step;
+            return ErrorFrom(step, sqlite3_errmsg(conn.db), sql);
+        }
+        Row row;
+        row.values.reserve(static_cast<std::size_t>(ncols));
+        for (int i = 0; i < ncols; ++i) row.values.push_back(ColumnValue(*stmt, i));
+        out.rows.push_back(std::move(row));
+    }
+    if (!sqlite3_stmt_readonly(*stmt)) out.affected = sqlite3_changes64(conn.db);
+    return out;
+}
+
+void RollbackIfOpen(SqliteDb::Conn& conn) {
+    if (sqlite3_get_autocommit(conn.db) == 0) sqlite3_exec(conn.db, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+// A statement run outside Transaction must not leave a transaction open on a shared connection.
+core::Result<void> CheckNoOpenTransaction(SqliteDb::Conn& conn) {
+    if (sqlite3_get_autocommit(conn.db) != 0) return {};
+    RollbackIfOpen(conn);
+    return core::InvalidArgument("transaction control statements are not allowed in Exec; use Db::Transaction");
+}
+
+core::Result<std::unique_ptr<SqliteDb::Conn>> OpenConn(const std::string& path, int flags, int busy_timeout_ms) {
+    auto conn = std::make_unique<SqliteDb::Conn>();
+    const int rc = sqlite3_open_v2(path.c_str(), &conn->db, flags, nullptr);
+    if (rc != SQLITE_OK) {
+        std::string message = conn->db != nullptr ? sqlite3_errmsg(conn->db) : "out of memory";
+        const auto parent = std::filesystem::path(path).parent_path();
+        std::error_code ec;
+        if (!parent.empty() && !std::filesystem::is_directory(parent, ec)) {
+            message += " (directory \"" + parent.string() + "\" does not exist)";
+        }
+        return core::Unavailable("cannot open SQLite database \"" + path + "\": " + message);
+    }
+    sqlite3_extended_result_codes(conn->db, 1);
+    sqlite3_busy_timeout(conn->db, busy_timeout_ms);
+    char* error = nullptr;
+    if (sqlite3_exec(conn->db, "PRAGMA foreign_keys = ON", nullptr, nullptr, &error) != SQLITE_OK) {
+        std::string message = error != nullptr ? error : "unknown error";
+        sqlite3_free(error);
+        return core::Unavailable("cannot use SQLite database \"" + path + "\": " + message);
+    }
+    return conn;
+}
+
+bool IsMemoryPath(const std::string& path) {
+    return path == ":memory:" || path.rfind("file::memory:", 0) == 0 || path.find("mode=memory") != std::string::npos;
+}
+
+class SqliteTx final : public Tx {
+  public:
+    explicit SqliteTx(SqliteDb::Conn& conn) : conn_(conn) {}
+
+    core::Result<QueryResult> Exec(std::string_view sql, const std::vector<Value>& params) override {
+        // PostgreSQL aborts a transaction at its first failed statement; behave the same so that code written
+        // against one backend cannot rely on continuing after an error on the other.
+        if (failed_) return core::Internal("statement in a transaction that already failed: " + first_error_.detail);
+        int rc = SQLITE_OK;
+        auto result = ExecOn(conn_, sql, params, &rc);
+        if (!result) {
+            failed_ = true;
+            busy_ = IsBusy(rc);
+            first_error_ = result.error();
+        }
+        return result;
+    }
+
+    bool failed() const { return failed_; }
+    bool busy() const { return busy_; }
+    const core::Error& first_error() const { return first_error_; }
+
+  private:
+    SqliteDb::Conn& conn_;
+    bool failed_ = false;
+    bool busy_ = false;
+    core::Error first_error_;
+};
+
+}  // namespace
+
+SqliteDb::SqliteDb(std::string path, Options options) : path_(std::move(path)), options_(options) {}
+
+SqliteDb::~SqliteDb() = default;
+
+core::Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, Options options) {
+    if (path.empty()) return core::InvalidArgument("SQLite database path is empty");
+    if (IsMemoryPath(path)) options.readers = 0;  // every connection would see its own empty database
+    options.readers = std::max(0, options.readers);
+    options.busy_retries = std::max(0, options.busy_retries);
+    std::unique_ptr<SqliteDb> db(new SqliteDb(path, options));
+
+    auto writer =
+        OpenConn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, options.busy_timeout_ms);
+    if (!writer) return writer.error();
+    int rc = SQLITE_OK;
+    auto mode = ExecOn(**writer, "PRAGMA journal_mode = WAL", {}, &rc);
+    if (!mode) {
+        return core::Unavailable("cannot use SQLite database \"" + path + "\": " + mode.error().detail);
+    }
+    const std::string journal = mode->rows.empty() ? std::string() : mode->rows[0].Text(0);
+    if (journal != "wal" && !IsMemoryPath(path)) {
+        return core::Unavailable("SQLite database \"" + path + "\" cannot use WAL journal mode (got \"" + journal +
+                                 "\")");
+    }
+    // FULL: a commit is synced before it is acknowledged, so it survives a crash or power loss.
+    if (auto sync = ExecOn(**writer, "PRAGMA synchronous = FULL", {}, &rc); !sync) return sync.error();
+    db->writer_ = std::move(*writer);
+    return db;
+}
+
+std::unique_lock<std::mutex> SqliteDb::LockWriter() {
+    std::unique_lock<std::mutex> lock(writer_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) {
+        ++waits_;
+        lock.lock();
+    }
+    return lock;
+}
+
+core::Result<SqliteDb::Conn*> SqliteDb::AcquireReader() {
+    std::unique_lock<std::mutex> lock(readers_mutex_);
+    if (idle_readers_.empty() && static_cast<int>(readers_.size()) < options_.readers) {
+        auto conn = OpenConn(path_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, options_.busy_timeout_ms);
+        if (!conn) return conn.error();
+        readers_.push_back(std::move(*conn));
+        ++readers_in_use_;
+        return readers_.back().get();
+    }
+    if (idle_readers_.empty()) {
+        ++waits_;
+        readers_cv_.wait(lock, [this] { return !idle_readers_.empty(); });
+    }
+    Conn* conn = idle_readers_.back();
+    idle_readers_.pop_back();
+    ++readers_in_use_;
+    return conn;
+}
+
+void SqliteDb::ReleaseReader(Conn* conn) {
+    {
+        std::lock_guard<std::mutex> lock(readers_mutex_);
+        idle_readers_.push_back(conn);
+        --readers_in_use_;
+    }
+    readers_cv_.notify_one();
+}
+
+core::Result<QueryResult> SqliteDb::Exec(std::string_view sql, const std::vector<Value>& params) {
+    if (TransactionScope::Active(this)) return core::Internal(std::string(kNestedUseMessage));
+    int rc = SQLITE_OK;
+    if (options_.readers > 0) {
+        auto reader = AcquireReader();
+        if (!reader) return reader.error();
+        struct Release {
+            SqliteDb* db;
+            Conn* conn;
+            ~Release() { db->ReleaseReader(conn); }
+        } release{this, *reader};
+
+        auto stmt = Prepare(**reader, sql, &rc);
+        if (!stmt) return stmt.error();
+        // Statements that write go to the writer below; everything read-only runs here, beside it.
+        if (sqlite3_stmt_readonly(*stmt)) {
+            for (int attempt = 0;; ++attempt) {
+                auto result = ExecOn(**reader, sql, params, &rc);
+                if (auto open = CheckNoOpenTransaction(**reader); !open) return open.error();
+                if (result || !IsBusy(rc) || attempt >= options_.busy_retries) return result;
+            }
+        }
+    }
+    auto lock = LockWriter();
+    WriterInUse in_use(writer_in_use_);
+    for (int attempt = 0;; ++attempt) {
+        auto result = ExecOn(*writer_, sql, params, &rc);
+        if (auto open = CheckNoOpenTransaction(*writer_); !open) return open.error();
+        // A statement in autocommit mode that failed with SQLITE_BUSY wrote nothing: safe to run again.
+        if (result || !IsBusy(rc) || attempt >= options_.busy_retries) return result;
+    }
+}
+
+core::Result<void> SqliteDb::Transaction(const std::function<core::Result<void>(Tx&)>& fn) {
+    if (TransactionScope::Active(this)) return core::Internal(std::string(kNestedUseMessage));
+    auto lock = LockWriter();
+    WriterInUse in_use(writer_in_use_);
+    for (int attempt = 0;; ++attempt) {
+        const bool may_retry = attempt < options_.busy_retries;
+        int rc = SQLITE_OK;
+        // IMMEDIATE takes the write lock now, so another process's writer makes us wait here (busy_timeout)
+        // rather than fail at the first write after reading a snapshot.
+        if (auto begin = ExecOn(*writer_, "BEGIN IMMEDIATE", {}, &rc); !begin) {
+            RollbackIfOpen(*writer_);
+            if (IsBusy(rc) && may_retry) continue;
+            return begin.error();
+        }
+        SqliteTx tx(*writer_);
+        core::Result<void> result;
+        try {
+            TransactionScope scope(this);
+            result = fn(tx);
+        } catch (...) {
+            RollbackIfOpen(*writer_);
+            throw;
+        }
+        if (result && !tx.failed()) {
+            auto commit = ExecOn(*writer_, "COMMIT", {}, &rc);
+            if (commit) return {};
+            RollbackIfOpen(*writer_);
+            if (IsBusy(rc) && may_retry) continue;
+            return commit.error();
+        }
+        RollbackIfOpen(*writer_);
+        if (tx.busy() && may_retry) continue;
+        if (!result) return result.error();
+        // fn carried on after a failed statement and returned success: the transaction cannot commit.
+        return tx.first_error();
+    }
+}
+
+core::Result<void> SqliteDb::ExecScript(std::string_view sql) {
+    if (TransactionScope::Active(this)) return core::Internal(std::string(kNestedUseMessage));
+    const std::string script(sql);
+    auto lock = LockWriter();
+    WriterInUse in_use(writer_in_use_);
+    for (int attempt = 0;; ++attempt) {
+        int rc = SQLITE_OK;
+        // One transaction for the whole script, as PostgreSQL runs a multi-statement query string.
+        if (auto begin = ExecOn(*writer_, "BEGIN IMMEDIATE", {}, &rc); !begin) {
+            RollbackIfOpen(*writer_);
+            if (IsBusy(rc) && attempt < options_.busy_retries) continue;
+            return begin.error();
+        }
+        char* error = nullptr;
+        rc = sqlite3_exec(writer_->db, script.c_str(), nullptr, nullptr, &error);
+        if (rc == SQLITE_OK) {
+            if (auto commit = ExecOn(*writer_, "COMMIT", {}, &rc); commit) return {};
+        }
+        const std::string message = error != nullptr ? error : sqlite3_errmsg(writer_->db);
+        sqlite3_free(error);
+        RollbackIfOpen(*writer_);
+        if (IsBusy(rc) && attempt < options_.busy_retries) continue;
+        return ErrorFrom(rc, message, sql);
+    }
+}
+
+core::Result<void> SqliteDb::Ping() {
+    auto result = Exec("SELECT 1");
+    if (!result) return result.error();
+    return {};
+}
+
+Db::PoolStats SqliteDb::Stats() const {
+    PoolStats stats;
+    stats.size = 1 + options_.readers;
+    stats.in_use = writer_in_use_.load() + readers_in_use_.load();
+    stats.waits = waits_.load();
+    return stats;
+}
+
+}  // namespace switchboard::store
