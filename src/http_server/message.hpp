@@ -14,9 +14,9 @@ namespace switchboard::http_server {
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct Request {
-    std::string method;  // "GET", "POST", …
-    std::string target;  // raw request target ("/api/v2/teams?x=1")
-    std::string path;    // decoded path without the query ("/api/v2/teams")
+    std::string method;                                      // "GET", "POST", …
+    std::string target;                                      // raw request target ("/api/v2/teams?x=1")
+    std::string path;                                        // decoded path without the query ("/api/v2/teams")
     std::vector<std::pair<std::string, std::string>> query;  // decoded, in order; "a[]" keys kept verbatim
     Headers headers;
     std::string body;
@@ -35,7 +35,9 @@ struct Response {
     Headers headers;  // extra headers
     std::string body;
 
-    static Response Json(int status, std::string body) { return Response{status, "application/json", {}, std::move(body)}; }
+    static Response Json(int status, std::string body) {
+        return Response{status, "application/json", {}, std::move(body)};
+    }
     static Response Text(int status, std::string body) {
         return Response{status, "text/plain; charset=utf-8", {}, std::move(body)};
     }

@@ -15,23 +15,27 @@ namespace switchboard::http_server {
 using Handler = std::function<Response(Request&)>;
 
 class Router {
-public:
+  public:
     Router();
     ~Router();
     Router(Router&&) noexcept;
     Router& operator=(Router&&) noexcept;
 
+    // Throws std::invalid_argument on a malformed pattern or a duplicate method + pattern (a wiring bug, caught at
+    // startup). A trailing slash is ignored, in patterns and in requests.
     void Add(std::string method, std::string pattern, Handler handler);
 
     struct Match {
-        const Handler* handler = nullptr;   // null when nothing matched
-        bool path_exists = false;           // true when another method matches this path
-        std::vector<std::string> allowed;   // methods for the path, when path_exists
+        const Handler* handler = nullptr;  // null when nothing matched
+        bool path_exists = false;          // true when another method matches this path
+        std::vector<std::string> allowed;  // methods for the path, when path_exists
     };
-    // Fills req.path_params and req.route on success.
+    // Matches the path of req.target, split on '/' before each segment is percent-decoded (so "%2F" stays
+    // inside a parameter); a request without a target is matched on req.path as is. Fills req.path_params and
+    // req.route on success (clears them otherwise).
     Match Find(Request& req) const;
 
-private:
+  private:
     struct Node;
     std::unique_ptr<Node> root_;
 };

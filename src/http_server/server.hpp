@@ -21,8 +21,8 @@ struct ServerOptions {
     std::uint16_t port = 8080;  // 0 = pick a free port (tests)
     int io_threads = 2;
     int worker_threads = 8;
-    std::size_t body_limit = 1 << 20;           // bytes
-    std::size_t header_limit = 16 * 1024;       // bytes
+    std::size_t body_limit = 1 << 20;      // bytes
+    std::size_t header_limit = 16 * 1024;  // bytes
     std::chrono::milliseconds header_timeout{10'000};
     std::chrono::milliseconds idle_timeout{60'000};
     std::chrono::milliseconds drain_timeout{20'000};
@@ -45,7 +45,8 @@ struct RequestRecord {
 using RequestObserver = std::function<void(const RequestRecord&)>;
 
 class Server {
-public:
+  public:
+    // on_error is required (std::invalid_argument otherwise); observer may be empty.
     Server(ServerOptions options, Router router, ErrorResponder on_error, RequestObserver observer);
     ~Server();
 
@@ -55,10 +56,12 @@ public:
     std::uint16_t port() const;
     // Graceful: stop accepting, finish in-flight requests, close idle connections. Idempotent.
     void Stop();
-    // Blocks until SIGINT/SIGTERM arrives (then calls Stop()) or Stop() is called from elsewhere.
+    // Blocks until SIGINT/SIGTERM arrives (then calls Stop()) or Stop() is called from elsewhere. Signals are
+    // caught only once Start() has succeeded. Stop() called from a handler only begins the shutdown (a handler
+    // cannot wait for itself); this call, or the owner's Stop(), completes it.
     void WaitForShutdownSignal();
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
