@@ -7,7 +7,7 @@
 namespace switchboard::core {
 
 class Clock {
-public:
+  public:
     virtual ~Clock() = default;
     virtual std::chrono::system_clock::time_point Now() const = 0;
     std::int64_t NowMillis() const {
@@ -16,19 +16,19 @@ public:
 };
 
 class SystemClock final : public Clock {
-public:
+  public:
     std::chrono::system_clock::time_point Now() const override { return std::chrono::system_clock::now(); }
 };
 
 class ManualClock final : public Clock {
-public:
+  public:
     explicit ManualClock(std::int64_t millis = 1'700'000'000'000) : millis_(millis) {}
     std::chrono::system_clock::time_point Now() const override {
         return std::chrono::system_clock::time_point(std::chrono::milliseconds(millis_.load()));
     }
     void Advance(std::chrono::milliseconds d) { millis_ += d.count(); }
 
-private:
+  private:
     std::atomic<std::int64_t> millis_;
 };
 

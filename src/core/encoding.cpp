@@ -15,9 +15,7 @@ std::string Encode(std::string_view bytes, int variant) {
 }  // namespace
 
 std::string Base64Encode(std::string_view bytes) { return Encode(bytes, sodium_base64_VARIANT_ORIGINAL); }
-std::string Base64UrlEncode(std::string_view bytes) {
-    return Encode(bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-}
+std::string Base64UrlEncode(std::string_view bytes) { return Encode(bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING); }
 
 std::optional<std::string> Base64Decode(std::string_view text) {
     std::string out(text.size(), '\0');

@@ -14,6 +14,7 @@ enum class Errc {
     kUnauthenticated,   // 401 SC401
     kPermissionDenied,  // 403 SC403
     kNotFound,          // 404 SC404
+    kMethodNotAllowed,  // 405 SC405
     kConflict,          // 409 SC409
     kPayloadTooLarge,   // 413 SC413
     kUnavailable,       // 503 SC503
@@ -25,9 +26,9 @@ std::string_view ErrcName(Errc code);
 
 struct Error {
     Errc code = Errc::kInternal;
-    std::string message;                  // short, user-facing ("Not found")
-    std::string detail;                   // what exactly was wrong; never contains a secret
-    std::vector<std::string> suberrors;   // e.g. one per invalid field
+    std::string message;                 // short, user-facing ("Not found")
+    std::string detail;                  // what exactly was wrong; never contains a secret
+    std::vector<std::string> suberrors;  // e.g. one per invalid field
 
     static Error Make(Errc c, std::string msg, std::string det = {}) {
         return Error{c, std::move(msg), std::move(det), {}};
@@ -60,8 +61,6 @@ inline Error PermissionDenied(std::string detail) {
 inline Error Unavailable(std::string detail) {
     return Error::Make(Errc::kUnavailable, "Service unavailable", std::move(detail));
 }
-inline Error Internal(std::string detail) {
-    return Error::Make(Errc::kInternal, "Internal error", std::move(detail));
-}
+inline Error Internal(std::string detail) { return Error::Make(Errc::kInternal, "Internal error", std::move(detail)); }
 
 }  // namespace switchboard::core

@@ -8,14 +8,14 @@ namespace switchboard::core {
 
 template <class Tag>
 class StrongId {
-public:
+  public:
     constexpr StrongId() = default;
     constexpr explicit StrongId(std::int64_t v) : value_(v) {}
     constexpr std::int64_t value() const { return value_; }
     constexpr bool valid() const { return value_ > 0; }
     constexpr auto operator<=>(const StrongId&) const = default;
 
-private:
+  private:
     std::int64_t value_ = 0;
 };
 

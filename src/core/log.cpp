@@ -1,9 +1,9 @@
 #include "core/log.hpp"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 
 #include <cctype>
@@ -20,8 +20,8 @@ const std::regex& TokenRe() {
     return re;
 }
 const std::regex& AuthHeaderRe() {
-    static const std::regex re(R"(((?:authorization|x-api-key|cookie)\s*[:=]\s*"?)(?:(token|bearer|basic)\s+)?[^\s",}]+)",
-                               std::regex::icase);
+    static const std::regex re(
+        R"(((?:authorization|x-api-key|cookie)\s*[:=]\s*"?)(?:(token|bearer|basic)\s+)?[^\s",}]+)", std::regex::icase);
     return re;
 }
 const std::regex& KeyValueRe() {
@@ -32,14 +32,14 @@ const std::regex& KeyValueRe() {
 }
 
 class RedactingSink final : public spdlog::sinks::base_sink<std::mutex> {
-public:
+  public:
     explicit RedactingSink(std::shared_ptr<spdlog::sinks::sink> inner) : inner_(std::move(inner)) {}
     void add(std::shared_ptr<spdlog::sinks::sink> s) {
         std::lock_guard lock(mutex_);
         extra_.push_back(std::move(s));
     }
 
-protected:
+  protected:
     void sink_it_(const spdlog::details::log_msg& msg) override {
         const std::string clean = Redact(std::string_view(msg.payload.data(), msg.payload.size()));
         spdlog::details::log_msg copy(msg.time, msg.source, msg.logger_name, msg.level, clean);
@@ -51,7 +51,7 @@ protected:
         for (auto& s : extra_) s->flush();
     }
 
-private:
+  private:
     std::shared_ptr<spdlog::sinks::sink> inner_;
     std::vector<std::shared_ptr<spdlog::sinks::sink>> extra_;
 };

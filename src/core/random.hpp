@@ -6,7 +6,7 @@
 namespace switchboard::core {
 
 class Random {
-public:
+  public:
     virtual ~Random() = default;
     virtual void Fill(unsigned char* out, std::size_t n) = 0;
     std::string Bytes(std::size_t n);
@@ -15,18 +15,18 @@ public:
 };
 
 class SodiumRandom final : public Random {
-public:
+  public:
     SodiumRandom();
     void Fill(unsigned char* out, std::size_t n) override;
 };
 
 // Deterministic (splitmix64) for tests only: never use for keys in production.
 class SeededRandom final : public Random {
-public:
+  public:
     explicit SeededRandom(std::uint64_t seed) : state_(seed) {}
     void Fill(unsigned char* out, std::size_t n) override;
 
-private:
+  private:
     std::uint64_t state_;
 };
 

@@ -11,7 +11,7 @@
 namespace switchboard::core {
 
 class Secret {
-public:
+  public:
     Secret() = default;
     explicit Secret(std::string value) : value_(std::move(value)) {}
     Secret(const Secret& other) : value_(other.value_) {}
@@ -29,7 +29,7 @@ public:
     bool Equals(std::string_view other) const;
     friend bool operator==(const Secret& a, const Secret& b) { return a.Equals(b); }
 
-private:
+  private:
     void Wipe() noexcept;
     std::string value_;
 };

@@ -524,9 +524,9 @@ asio::awaitable<After> Server::Impl::ServeOne(beast::tcp_stream& stream, beast::
         } else if (match.path_exists) {
             std::string allow;
             for (const std::string& method : match.allowed) allow += (allow.empty() ? "" : ", ") + method;
-            response = ErrorResponse(core::Error::Make(core::Errc::kInvalidArgument, "Method not allowed",
+            response = ErrorResponse(core::Error::Make(core::Errc::kMethodNotAllowed, "Method not allowed",
                                                        request.method + " is not allowed here; allowed: " + allow));
-            response.status = 405;
+            response.status = 405;  // also when a responder maps the code differently
             response.headers.emplace_back("allow", allow);
         } else {
             response = ErrorResponse(core::NotFound("no route for " + request.method + " " + request.path));

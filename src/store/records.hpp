@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/ids.hpp"
+#include "vault/sealed_data.hpp"
 
 namespace switchboard::store {
 
@@ -43,12 +44,8 @@ struct ApiToken {
     std::optional<std::int64_t> revoked_at;
 };
 
-// The sealed credential set of a connection, as the vault produced it.
-struct SealedData {
-    std::string key_id;       // id of the master key that wraps the data key
-    std::string wrapped_key;  // base64: the connection's data key, sealed under the master key
-    std::string ciphertext;   // base64: the credential set, sealed under the data key
-};
+// The sealed credential set of a connection, as the vault produced it (vault/ is below store/).
+using SealedData = vault::SealedData;
 
 enum class ConnectionStatus { kOk, kPending, kBroken, kError };
 std::string_view ConnectionStatusName(ConnectionStatus s);
@@ -57,15 +54,15 @@ std::optional<ConnectionStatus> ParseConnectionStatus(std::string_view s);
 struct Connection {
     core::ConnectionId id;
     core::TeamId team_id;
-    std::string name;       // the user's label ("Dropbox company")
-    std::string app;        // app name from the catalog
-    std::string type;       // connection type name inside the app (Make's accountName)
+    std::string name;          // the user's label ("Dropbox company")
+    std::string app;           // app name from the catalog
+    std::string type;          // connection type name inside the app (Make's accountName)
     std::int64_t version = 1;  // bumped by every replacement of the credential set
     SealedData sealed;
     ConnectionStatus status = ConnectionStatus::kOk;
-    std::string status_detail;   // why it is broken / failed verification; never contains a secret
-    std::string metadata_json;   // non-secret data shown to users, e.g. {"type":"email","value":"a@b.c"}
-    std::string scopes_json;     // granted scopes, JSON array
+    std::string status_detail;  // why it is broken / failed verification; never contains a secret
+    std::string metadata_json;  // non-secret data shown to users, e.g. {"type":"email","value":"a@b.c"}
+    std::string scopes_json;    // granted scopes, JSON array
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
     std::optional<std::int64_t> last_verified_at;

@@ -260,7 +260,7 @@ TEST_F(ServerTest, WrongMethodIs405WithAllow) {
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 405);
     EXPECT_EQ(res->Header("allow"), "GET, PUT");
-    EXPECT_EQ(res->body, R"({"code":"invalid_argument","message":"Method not allowed"})");
+    EXPECT_EQ(res->body, R"({"code":"method_not_allowed","message":"Method not allowed"})");
 }
 
 TEST_F(ServerTest, BodyOverTheLimitIs413AndTheConnectionCloses) {

@@ -1,0 +1,42 @@
+# The two commands: `make run` and `make test`. See README.md.
+.PHONY: all deps deps-test build run test test-unit asan format check-format clean
+
+JOBS ?= $(shell nproc)
+DATA_DIR ?= ./data
+
+all: build
+
+deps:
+	@scripts/install-deps.sh build
+
+deps-test:
+	@scripts/install-deps.sh test
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target switchboard
+
+run: build
+	./build/switchboard serve --data-dir $(DATA_DIR)
+
+# Every test: unit, storage (SQLite + a real PostgreSQL the tests start), HTTP, CLI/process integration,
+# and the format check. Exits non-zero when anything fails.
+test: deps-test
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+	@ctest --test-dir build --output-on-failure -j $(JOBS)
+
+# The same suite built with AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps-test
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+	@ctest --test-dir build-asan --output-on-failure -j $(JOBS)
+
+format:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+check-format:
+	@scripts/check-format.sh
+
+clean:
+	rm -rf build build-asan build-debug

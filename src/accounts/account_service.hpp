@@ -1,0 +1,99 @@
+#pragma once
+// Users, teams, memberships and API tokens, with authorization enforced here rather than in the handlers:
+// every team-scoped method takes the Caller and checks the caller's role in that team first.
+//
+// Roles and what they allow:
+//   admin       read, run, write (connections, scenarios), manage the team's members
+//   member      read, run, write
+//   operator    read, run
+//   monitoring  read
+// A caller who is not a member of the team gets kPermissionDenied (the same answer whether or not the
+// team exists, so team ids cannot be probed).
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/ids.hpp"
+#include "core/random.hpp"
+#include "core/secret.hpp"
+#include "store/store.hpp"
+
+namespace switchboard::accounts {
+
+struct Caller {
+    core::UserId user;
+    std::string email;
+    core::TokenId token;
+};
+
+enum class Permission { kRead, kRun, kWrite, kAdmin };
+bool RoleAllows(store::Role role, Permission p);
+
+struct MemberView {
+    store::User user;
+    store::Role role = store::Role::kMember;
+};
+
+struct IssuedToken {
+    store::ApiToken record;
+    core::Secret token;  // shown once, never stored
+};
+
+inline constexpr std::string_view kTokenPrefix = "sbt_";
+
+class AccountService {
+  public:
+    AccountService(store::Store& store, const core::Clock& clock, core::Random& random)
+        : store_(store), clock_(clock), random_(random) {}
+
+    // From an Authorization header value: "Token <t>" or "Bearer <t>". kUnauthenticated when missing,
+    // malformed, unknown or revoked (one message for all, so tokens cannot be probed).
+    core::Result<Caller> Authenticate(std::string_view authorization);
+    // The caller's membership when the role allows p; kPermissionDenied otherwise.
+    core::Result<store::Membership> Authorize(const Caller& caller, core::TeamId team, Permission p);
+
+    core::Result<store::User> Me(const Caller& caller);
+    core::Result<std::vector<store::Team>> ListTeams(const Caller& caller);
+    core::Result<store::Team> GetTeam(const Caller& caller, core::TeamId team);
+    // The creator becomes the team's admin.
+    core::Result<store::Team> CreateTeam(const Caller& caller, const std::string& name);
+    core::Result<std::vector<MemberView>> ListMembers(const Caller& caller, core::TeamId team);
+    // Adds (or changes the role of) the user with this email; creates the user when unknown. Admin only.
+    core::Result<MemberView> AddMember(const Caller& caller, core::TeamId team, const std::string& email,
+                                       store::Role role);
+    // Admin only; removing the last admin is kConflict.
+    core::Result<void> RemoveMember(const Caller& caller, core::TeamId team, core::UserId user);
+
+    core::Result<IssuedToken> CreateApiToken(const Caller& caller, const std::string& label);
+    core::Result<std::vector<store::ApiToken>> ListApiTokens(const Caller& caller);
+    core::Result<void> RevokeApiToken(const Caller& caller, core::TokenId token);
+
+    // Operator path (CLI, first start): makes sure the user, the team and the membership exist (the role is
+    // set to `role`), then issues a token for the user.
+    struct Bootstrap {
+        store::User user;
+        store::Team team;
+        IssuedToken token;
+    };
+    core::Result<Bootstrap> EnsureUserTeamToken(const std::string& email, const std::string& team_name,
+                                                store::Role role, const std::string& label);
+
+  private:
+    // kConflict when `leaving` is the team's only admin (removal or demotion would orphan the team).
+    core::Result<void> CheckKeepsAnAdmin(core::TeamId team, core::UserId leaving);
+    core::Result<IssuedToken> IssueToken(core::UserId user, const std::string& label);
+    void Audit(core::TeamId team, core::UserId user, std::string action, std::string target, std::string detail);
+
+    store::Store& store_;
+    const core::Clock& clock_;
+    core::Random& random_;
+    std::mutex touch_mutex_;
+    std::unordered_map<std::int64_t, std::int64_t> last_touch_;  // token id → ms of the last stored touch
+};
+
+core::Result<void> ValidateEmail(const std::string& email);
+
+}  // namespace switchboard::accounts

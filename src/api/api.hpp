@@ -1,0 +1,23 @@
+#pragma once
+// The REST API (/api/v2, Make-shaped) and the operational endpoints (/healthz, /readyz, /metrics).
+// Handlers only adapt HTTP to the services; authorization lives in the services.
+#include "accounts/account_service.hpp"
+#include "api/metrics.hpp"
+#include "http_server/router.hpp"
+#include "store/store.hpp"
+
+namespace switchboard::api {
+
+struct ApiDeps {
+    store::Store& store;
+    accounts::AccountService& accounts;
+    Metrics& metrics;
+};
+
+void AddOperationalRoutes(http_server::Router& router, ApiDeps deps);
+void AddAccountRoutes(http_server::Router& router, ApiDeps deps);
+
+// Everything above, in one router.
+http_server::Router BuildRouter(ApiDeps deps);
+
+}  // namespace switchboard::api

@@ -1,0 +1,77 @@
+// switchboard: serve | migrate | token create | keys rotate. See docs/cli.md.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "app/commands.hpp"
+#include "app/config.hpp"
+
+using namespace switchboard;
+
+namespace {
+
+// The settings every command shares; each also reads its SWITCHBOARD_* variable (CLI11: flag > env).
+void AddCommonOptions(CLI::App& cmd, app::RawSettings& raw) {
+    cmd.add_option("--config", raw.config_file, "Config file of `key = value` lines")->envname("SWITCHBOARD_CONFIG");
+    cmd.add_option("--data-dir", raw.data_dir, "Data directory (default ./data)")->envname("SWITCHBOARD_DATA_DIR");
+    cmd.add_option("--database", raw.database, "sqlite:PATH or postgres://… (default sqlite:<data-dir>/switchboard.db)")
+        ->envname("SWITCHBOARD_DATABASE");
+    cmd.add_option("--master-key-file", raw.master_key_file, "Master key file (default <data-dir>/master.key)")
+        ->envname("SWITCHBOARD_MASTER_KEY_FILE");
+    cmd.add_option("--log-level", raw.log_level, "trace|debug|info|warn|error|off (default info)")
+        ->envname("SWITCHBOARD_LOG_LEVEL");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App cli{"Switchboard: self-hosted automation platform"};
+    cli.set_version_flag("--version", std::string("switchboard ") + SWITCHBOARD_VERSION);
+    cli.require_subcommand(1);
+
+    app::RawSettings raw;
+    auto* serve = cli.add_subcommand("serve", "Start the API server");
+    AddCommonOptions(*serve, raw);
+    serve->add_option("--listen", raw.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)")
+        ->envname("SWITCHBOARD_LISTEN");
+    serve->add_option("--public-url", raw.public_url, "URL users and OAuth providers reach this server at")
+        ->envname("SWITCHBOARD_PUBLIC_URL");
+    serve->add_option("--apps-dir", raw.apps_dir, "Folder of operator app definitions")
+        ->envname("SWITCHBOARD_APPS_DIR");
+    serve->add_flag_callback(
+        "--allow-private-network", [&raw] { raw.allow_private_network = "true"; },
+        "Allow outbound requests to private and loopback addresses");
+
+    auto* migrate = cli.add_subcommand("migrate", "Apply database migrations and exit");
+    AddCommonOptions(*migrate, raw);
+
+    auto* token = cli.add_subcommand("token", "API tokens");
+    token->require_subcommand(1);
+    auto* token_create = token->add_subcommand("create", "Create a user/team/membership if missing and a token");
+    AddCommonOptions(*token_create, raw);
+    std::string email, team, role = "admin";
+    token_create->add_option("--email", email, "The user's email")->required();
+    token_create->add_option("--team", team, "Team name")->required();
+    token_create->add_option("--role", role, "admin|member|operator|monitoring (default admin)")
+        ->check(CLI::IsMember({"admin", "member", "operator", "monitoring"}));
+
+    auto* keys = cli.add_subcommand("keys", "Master keys");
+    keys->require_subcommand(1);
+    auto* rotate = keys->add_subcommand("rotate", "Add a new master key and re-wrap every data key (online)");
+    AddCommonOptions(*rotate, raw);
+
+    CLI11_PARSE(cli, argc, argv);
+
+    // The flag is a callback, so its environment variable is read here (flag > env).
+    if (!raw.allow_private_network) {
+        if (const char* v = std::getenv("SWITCHBOARD_ALLOW_PRIVATE_NETWORK")) raw.allow_private_network = v;
+    }
+    auto config = app::ResolveConfig(raw);
+    if (!config) return app::Fail(config.error());
+
+    if (*serve) return app::RunServe(*config);
+    if (*migrate) return app::RunMigrate(*config);
+    if (*token_create) return app::RunTokenCreate(*config, email, team, *store::ParseRole(role));
+    if (*rotate) return app::RunKeysRotate(*config);
+    return 2;
+}

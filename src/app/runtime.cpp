@@ -1,0 +1,109 @@
+#include "app/runtime.hpp"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace switchboard::app {
+
+using core::Result;
+
+namespace {
+
+Result<void> EnsureDataDir(const Config& config) {
+    std::error_code ec;
+    const std::filesystem::path dir(config.data_dir);
+    if (!std::filesystem::exists(dir)) {
+        std::filesystem::create_directories(dir, ec);
+        if (ec) return core::Unavailable("cannot create data directory " + dir.string() + ": " + ec.message());
+        ::chmod(dir.c_str(), 0700);
+    } else if (!std::filesystem::is_directory(dir)) {
+        return core::InvalidArgument("invalid configuration: --data-dir / SWITCHBOARD_DATA_DIR: " + dir.string() +
+                                     " is not a directory");
+    }
+    return {};
+}
+
+// Key ids that sealed rows refer to; each must be in the ring, or the ring is the wrong one.
+Result<std::vector<std::string>> KeyIdsInUse(store::Store& s) {
+    auto r = s.db().Exec("SELECT DISTINCT key_id FROM connections WHERE key_id IS NOT NULL AND key_id <> ''");
+    if (!r) return r.error();
+    std::vector<std::string> ids;
+    for (const auto& row : r->rows) ids.push_back(row.Text(0));
+    return ids;
+}
+
+Result<bool> DatabaseHoldsData(store::Store& s) {
+    auto users = s.CountUsers();
+    if (!users) return users.error();
+    auto ids = KeyIdsInUse(s);
+    if (!ids) return ids.error();
+    return *users > 0 || !ids->empty();
+}
+
+Result<std::unique_ptr<vault::KeyRing>> LoadKeys(const Config& config, store::Store& s, KeyPolicy policy,
+                                                 core::Random& random) {
+    std::unique_ptr<vault::KeyRing> ring;
+    if (config.master_key_from_env) {
+        auto r = vault::KeyRing::FromText(std::getenv("SWITCHBOARD_MASTER_KEY"), "SWITCHBOARD_MASTER_KEY");
+        if (!r) return r.error();
+        ring = std::move(*r);
+    } else {
+        auto r = vault::KeyRing::FromFile(config.master_key_file);
+        if (r) {
+            ring = std::move(*r);
+        } else if (r.error().code != core::Errc::kNotFound) {
+            return r.error();
+        } else {
+            auto holds = DatabaseHoldsData(s);
+            if (!holds) return holds.error();
+            if (policy != KeyPolicy::kLoadOrCreate || *holds) {
+                return core::Error::Make(
+                    core::Errc::kUnavailable, "Master key missing",
+                    "master key file " + config.master_key_file +
+                        " does not exist, but the database already holds data. Restore the key file (or set "
+                        "SWITCHBOARD_MASTER_KEY); a new key is never created over existing data");
+            }
+            auto created = vault::KeyRing::CreateFile(config.master_key_file, random);
+            if (!created) return created.error();
+            ring = std::move(*created);
+        }
+    }
+    auto in_use = KeyIdsInUse(s);
+    if (!in_use) return in_use.error();
+    for (const auto& id : *in_use) {
+        if (!ring->Has(id)) {
+            std::string have;
+            for (const auto& k : ring->ids()) have += (have.empty() ? "" : ", ") + k;
+            return core::Error::Make(core::Errc::kUnavailable, "Wrong master key",
+                                     "the database holds credentials sealed with master key " + id +
+                                         ", which the configured key ring (" + have +
+                                         ") does not contain; start with the right key file or SWITCHBOARD_MASTER_KEY");
+        }
+    }
+    return ring;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Runtime>> OpenRuntime(const Config& config, KeyPolicy policy) {
+    auto rt = std::make_unique<Runtime>();
+    if (config.is_sqlite() || !config.master_key_from_env) {
+        if (auto d = EnsureDataDir(config); !d) return d.error();
+    }
+    auto db = store::OpenDb(config.database);
+    if (!db) return db.error();
+    rt->store = store::MakeSqlStore(std::move(*db), rt->clock);
+    if (auto m = rt->store->Migrate(); !m) return m.error();
+    if (policy != KeyPolicy::kNone) {
+        auto keys = LoadKeys(config, *rt->store, policy, rt->random);
+        if (!keys) return keys.error();
+        rt->keys = std::move(*keys);
+        rt->vault = std::make_unique<vault::Vault>(*rt->keys, rt->random);
+    }
+    rt->accounts = std::make_unique<accounts::AccountService>(*rt->store, rt->clock, rt->random);
+    return rt;
+}
+
+}  // namespace switchboard::app

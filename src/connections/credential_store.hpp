@@ -1,0 +1,41 @@
+#pragma once
+// Sealed credential sets on connection rows: the seam between the vault and the store that the connection
+// service builds on. Create/Replace seal for the row's (team, id, version); Open unseals, and a row that
+// cannot be opened (wrong or missing master key, tampered or copied ciphertext) is marked `broken` with the
+// reason — only that connection; every other row and the listing keep working.
+#include <string>
+
+#include "core/error.hpp"
+#include "core/secret.hpp"
+#include "store/store.hpp"
+#include "vault/vault.hpp"
+
+namespace switchboard::connections {
+
+struct NewConnection {
+    core::TeamId team;
+    std::string name;
+    std::string app;
+    std::string type;
+    std::string metadata_json = "{}";
+    std::string scopes_json = "[]";
+};
+
+class CredentialStore {
+  public:
+    CredentialStore(store::Store& store, vault::Vault& vault) : store_(store), vault_(vault) {}
+
+    // Inserts the row (pending), seals `data` for (team, id, version 2) and stores it: status ok.
+    core::Result<store::Connection> Create(const NewConnection& c, const core::Secret& data);
+    // Replaces the whole credential set (version fence: kConflict when someone replaced it first).
+    core::Result<store::Connection> Replace(const store::Connection& current, const core::Secret& data,
+                                            const std::string& metadata_json, const std::string& scopes_json);
+    // The credential set; on failure to open, marks the connection broken and returns the error.
+    core::Result<core::Secret> Open(const store::Connection& c);
+
+  private:
+    store::Store& store_;
+    vault::Vault& vault_;
+};
+
+}  // namespace switchboard::connections

@@ -1,0 +1,361 @@
+// The real binary, as an operator runs it: first start, tokens, authentication, authorization across teams
+// and roles, bad input, configuration errors, master-key failures, SIGKILL recovery and key rotation.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "connections/credential_store.hpp"
+#include "core/clock.hpp"
+#include "store/store.hpp"
+#include "support/http.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+#include "vault/key_ring.hpp"
+
+namespace switchboard::testing {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+json::value Json(const std::string& s) { return json::parse(s); }
+
+std::map<std::string, std::string> Auth(const std::string& token) { return {{"Authorization", "Token " + token}}; }
+
+// The last non-empty line of the CLI's output (where `token create` prints the token).
+std::string LastLine(const std::string& out) {
+    std::string s = out;
+    while (!s.empty() && s.back() == '\n') s.pop_back();
+    return s.substr(s.rfind('\n') + 1);
+}
+
+void ExpectErrorBody(const HttpReply& r, int status) {
+    EXPECT_EQ(r.status, status) << r.body;
+    auto body = json::parse(r.body);
+    ASSERT_TRUE(body.is_object()) << r.body;
+    EXPECT_EQ(body.at("code").as_string(), "SC" + std::to_string(status)) << r.body;
+    EXPECT_TRUE(body.as_object().contains("message"));
+    EXPECT_TRUE(body.as_object().contains("detail"));
+    EXPECT_TRUE(body.at("suberrors").is_array());
+}
+
+class ServerProcessTest : public ::testing::Test {
+  protected:
+    TempDir dir;
+    std::string data_dir() const { return dir.file("data"); }
+    std::vector<std::string> DataArgs() const { return {"--data-dir", data_dir()}; }
+    ServerProcess Start(std::vector<std::string> extra = {}, std::map<std::string, std::string> env = {}) {
+        auto args = DataArgs();
+        args.insert(args.end(), extra.begin(), extra.end());
+        env.emplace("SWITCHBOARD_MASTER_KEY", "");  // never inherit one from the environment
+        return StartServer(args, env, dir.path().string());
+    }
+    std::string CreateToken(const std::string& email, const std::string& team, const std::string& role) {
+        auto r = RunCommand({SwitchboardBinary(), "token", "create", "--data-dir", data_dir(), "--email", email,
+                             "--team", team, "--role", role},
+                            {{"SWITCHBOARD_MASTER_KEY", ""}});
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return LastLine(r.out);
+    }
+};
+
+TEST_F(ServerProcessTest, FirstStartCreatesDataKeyAdminAndPrintsAWorkingToken) {
+    auto s = Start();
+    ASSERT_FALSE(s.first_start_token.empty()) << s.process->Stdout();
+    struct stat st {};
+    ASSERT_EQ(::stat((data_dir() + "/master.key").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+    EXPECT_EQ(HttpRequest(s.port, "GET", "/healthz").status, 200);
+    auto ready = HttpRequest(s.port, "GET", "/readyz");
+    EXPECT_EQ(ready.status, 200) << ready.body;
+
+    auto me = HttpRequest(s.port, "GET", "/api/v2/users/me", "", Auth(s.first_start_token));
+    ASSERT_EQ(me.status, 200) << me.body;
+    EXPECT_EQ(Json(me.body).at("authUser").at("email").as_string(), "admin@switchboard.local");
+    auto bearer =
+        HttpRequest(s.port, "GET", "/api/v2/users/me", "", {{"Authorization", "Bearer " + s.first_start_token}});
+    EXPECT_EQ(bearer.status, 200);
+    auto teams = HttpRequest(s.port, "GET", "/api/v2/teams", "", Auth(s.first_start_token));
+    ASSERT_EQ(teams.status, 200);
+    EXPECT_EQ(Json(teams.body).at("teams").as_array().size(), 1u);
+
+    // A second start prints no new token.
+    s.process->Signal(SIGTERM);
+    EXPECT_EQ(s.process->Wait(20s), 0);
+    auto again = Start();
+    EXPECT_TRUE(again.first_start_token.empty());
+    EXPECT_EQ(HttpRequest(again.port, "GET", "/api/v2/users/me", "", Auth(s.first_start_token)).status, 200);
+}
+
+TEST_F(ServerProcessTest, TokenCreateThenUsersMeAndBadTokensGet401) {
+    const std::string token = CreateToken("ana@example.com", "Ops", "member");
+    ASSERT_EQ(token.rfind("sbt_", 0), 0u) << token;
+    auto s = Start();
+    auto me = HttpRequest(s.port, "GET", "/api/v2/users/me", "", Auth(token));
+    ASSERT_EQ(me.status, 200) << me.body;
+    EXPECT_EQ(Json(me.body).at("authUser").at("email").as_string(), "ana@example.com");
+
+    ExpectErrorBody(HttpRequest(s.port, "GET", "/api/v2/users/me"), 401);
+    ExpectErrorBody(HttpRequest(s.port, "GET", "/api/v2/users/me", "", Auth(token + "x")), 401);
+    ExpectErrorBody(HttpRequest(s.port, "GET", "/api/v2/users/me", "", {{"Authorization", "Basic Zm9vOmJhcg=="}}), 401);
+    ExpectErrorBody(HttpRequest(s.port, "GET", "/api/v2/users/me", "", {{"Authorization", "Token"}}), 401);
+
+    // Revocation: a token created through the API, then revoked, stops working.
+    auto created = HttpRequest(s.port, "POST", "/api/v2/users/me/api-tokens", R"({"label":"ci"})", Auth(token));
+    ASSERT_EQ(created.status, 201) << created.body;
+    const auto t2 = std::string(Json(created.body).at("apiToken").at("token").as_string());
+    const auto id2 = Json(created.body).at("apiToken").at("id").as_int64();
+    EXPECT_EQ(HttpRequest(s.port, "GET", "/api/v2/users/me", "", Auth(t2)).status, 200);
+    auto listed = HttpRequest(s.port, "GET", "/api/v2/users/me/api-tokens", "", Auth(token));
+    EXPECT_EQ(listed.body.find("sbt_"), std::string::npos) << "token list must not show tokens";
+    EXPECT_EQ(
+        HttpRequest(s.port, "DELETE", "/api/v2/users/me/api-tokens/" + std::to_string(id2), "", Auth(token)).status,
+        200);
+    ExpectErrorBody(HttpRequest(s.port, "GET", "/api/v2/users/me", "", Auth(t2)), 401);
+}
+
+TEST_F(ServerProcessTest, EveryTeamEndpointEnforcesMembershipAndRole) {
+    const std::string admin = CreateToken("admin@a.test", "Alpha", "admin");
+    const std::string member = CreateToken("member@a.test", "Alpha", "member");
+    const std::string op = CreateToken("operator@a.test", "Alpha", "operator");
+    const std::string mon = CreateToken("monitor@a.test", "Alpha", "monitoring");
+    const std::string outsider = CreateToken("boss@b.test", "Beta", "admin");
+    auto s = Start();
+    auto teams = Json(HttpRequest(s.port, "GET", "/api/v2/teams", "", Auth(admin)).body).at("teams").as_array();
+    ASSERT_EQ(teams.size(), 1u);
+    const std::string alpha = std::to_string(teams[0].at("id").as_int64());
+    auto beta_teams = Json(HttpRequest(s.port, "GET", "/api/v2/teams", "", Auth(outsider)).body).at("teams").as_array();
+    ASSERT_EQ(beta_teams.size(), 1u);
+    EXPECT_NE(beta_teams[0].at("id").as_int64(), teams[0].at("id").as_int64());
+
+    struct Case {
+        std::string method, path, body;
+        int ok_status;
+        std::set<std::string> allowed;  // roles allowed
+    };
+    const std::string member_path = "/api/v2/teams/" + alpha + "/members";
+    const std::vector<Case> cases{
+        {"GET", "/api/v2/teams/" + alpha, "", 200, {"admin", "member", "operator", "monitoring"}},
+        {"GET", member_path, "", 200, {"admin", "member", "operator", "monitoring"}},
+        {"POST", member_path, R"({"email":"new@a.test","role":"member"})", 201, {"admin"}},
+        {"DELETE", member_path + "?userId=999999", "", 404, {"admin"}},
+    };
+    const std::map<std::string, std::string> tokens{
+        {"admin", admin}, {"member", member}, {"operator", op}, {"monitoring", mon}, {"outsider", outsider}};
+    for (const auto& c : cases) {
+        for (const auto& [role, token] : tokens) {
+            auto r = HttpRequest(s.port, c.method, c.path, c.body, Auth(token));
+            SCOPED_TRACE(c.method + " " + c.path + " as " + role);
+            if (c.allowed.contains(role)) {
+                EXPECT_EQ(r.status, c.ok_status) << r.body;
+            } else {
+                ExpectErrorBody(r, 403);
+            }
+        }
+    }
+    // An id that does not exist looks the same as another team's: 403.
+    ExpectErrorBody(HttpRequest(s.port, "GET", "/api/v2/teams/987654", "", Auth(admin)), 403);
+
+    // Members list shows the new member; removing the only admin is refused; removing a member works.
+    auto members = Json(HttpRequest(s.port, "GET", member_path, "", Auth(admin)).body).at("members").as_array();
+    EXPECT_EQ(members.size(), 5u);
+    std::int64_t admin_id = 0, new_id = 0;
+    for (const auto& m : members) {
+        if (m.at("email").as_string() == "admin@a.test") admin_id = m.at("userId").as_int64();
+        if (m.at("email").as_string() == "new@a.test") new_id = m.at("userId").as_int64();
+    }
+    ExpectErrorBody(HttpRequest(s.port, "DELETE", member_path + "/" + std::to_string(admin_id), "", Auth(admin)), 409);
+    EXPECT_EQ(HttpRequest(s.port, "DELETE", member_path + "/" + std::to_string(new_id), "", Auth(admin)).status, 200);
+    EXPECT_EQ(Json(HttpRequest(s.port, "GET", member_path, "", Auth(admin)).body).at("members").as_array().size(), 4u);
+
+    // Creating a team makes the caller its admin, and nobody else sees it.
+    auto created = HttpRequest(s.port, "POST", "/api/v2/teams", R"({"name":"Gamma"})", Auth(mon));
+    ASSERT_EQ(created.status, 201) << created.body;
+    const auto gamma = std::to_string(Json(created.body).at("team").at("id").as_int64());
+    EXPECT_EQ(HttpRequest(s.port, "GET", "/api/v2/teams/" + gamma + "/members", "", Auth(mon)).status, 200);
+    ExpectErrorBody(HttpRequest(s.port, "GET", "/api/v2/teams/" + gamma + "/members", "", Auth(admin)), 403);
+}
+
+TEST_F(ServerProcessTest, BadInputGetsTheRight4xxAndTheErrorBody) {
+    const std::string token = CreateToken("ana@example.com", "Ops", "admin");
+    auto s = Start();
+    ExpectErrorBody(HttpRequest(s.port, "POST", "/api/v2/teams", "{not json", Auth(token)), 400);
+    ExpectErrorBody(HttpRequest(s.port, "POST", "/api/v2/teams", "[1,2]", Auth(token)), 400);
+    ExpectErrorBody(HttpRequest(s.port, "POST", "/api/v2/teams", R"({"name":42})", Auth(token)), 400);
+    ExpectErrorBody(HttpRequest(s.port, "POST", "/api/v2/teams", R"({})", Auth(token)), 400);
+    ExpectErrorBody(HttpRequest(s.port, "POST", "/api/v2/teams", "", Auth(token)), 400);
+    ExpectErrorBody(HttpRequest(s.port, "GET", "/api/v2/teams/abc", "", Auth(token)), 400);
+    ExpectErrorBody(HttpRequest(s.port, "GET", "/api/v2/no-such-thing", "", Auth(token)), 404);
+    ExpectErrorBody(HttpRequest(s.port, "GET", "/api/v2/teams"), 401);
+    auto wrong_method = HttpRequest(s.port, "PUT", "/api/v2/teams", "{}", Auth(token));
+    ExpectErrorBody(wrong_method, 405);
+    const std::string big(2 * 1024 * 1024, 'x');
+    ExpectErrorBody(HttpRequest(s.port, "POST", "/api/v2/teams", big, Auth(token)), 413);
+    // A malformed request line gets a 400 and the server keeps serving.
+    EXPECT_NE(RawExchange(s.port, "NOT-HTTP\r\n\r\n").find(" 400 "), std::string::npos);
+    EXPECT_EQ(HttpRequest(s.port, "GET", "/healthz").status, 200);
+}
+
+TEST_F(ServerProcessTest, InvalidConfigurationStopsStartupNamingTheSetting) {
+    auto r = RunCommand({SwitchboardBinary(), "serve", "--data-dir", data_dir(), "--listen", "nonsense"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--listen"), std::string::npos) << r.err;
+    r = RunCommand({SwitchboardBinary(), "serve", "--data-dir", data_dir()}, {{"SWITCHBOARD_DATABASE", "mysql://x"}});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("SWITCHBOARD_DATABASE"), std::string::npos) << r.err;
+    // Precedence: the flag beats the environment, which beats the config file.
+    const std::string conf = dir.file("switchboard.conf");
+    {
+        FILE* f = fopen(conf.c_str(), "w");
+        fputs("listen = 127.0.0.1:bad\nlog-level = \"warn\"\n", f);
+        fclose(f);
+    }
+    r = RunCommand({SwitchboardBinary(), "serve", "--data-dir", data_dir(), "--config", conf});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--listen"), std::string::npos) << r.err;
+    auto s = StartServer({"--data-dir", data_dir(), "--config", conf}, {{"SWITCHBOARD_LISTEN", "127.0.0.1:1"}},
+                         dir.path().string());  // the flag --listen 127.0.0.1:0 wins over env and file
+    EXPECT_EQ(HttpRequest(s.port, "GET", "/healthz").status, 200);
+    EXPECT_EQ(RunCommand({SwitchboardBinary(), "--version"}).out.rfind("switchboard ", 0), 0u);
+    EXPECT_EQ(RunCommand({SwitchboardBinary(), "serve", "--no-such-flag"}).exit_code != 0, true);
+}
+
+TEST_F(ServerProcessTest, MissingOrWrongMasterKeyStopsStartupAndNeverReplacesTheKey) {
+    CreateToken("ana@example.com", "Ops", "admin");
+    const std::string key_file = data_dir() + "/master.key";
+    const std::string original = ReadFile(key_file);
+    ASSERT_FALSE(original.empty());
+
+    // Seal a connection with the real key so the database refers to its key id.
+    {
+        core::SystemClock clock;
+        core::SodiumRandom random;
+        auto db = store::OpenDb("sqlite:" + data_dir() + "/switchboard.db");
+        ASSERT_TRUE(db);
+        auto st = store::MakeSqlStore(std::move(*db), clock);
+        ASSERT_TRUE(st->Migrate());
+        auto ring = vault::KeyRing::FromFile(key_file);
+        ASSERT_TRUE(ring);
+        vault::Vault v(**ring, random);
+        connections::CredentialStore creds(*st, v);
+        auto team = st->FindTeamByName("Ops");
+        ASSERT_TRUE(team && *team);
+        ASSERT_TRUE(creds.Create({(*team)->id, "c", "http", "apikey"}, core::Secret(R"({"apiKey":"k"})")));
+    }
+
+    std::filesystem::remove(key_file);
+    auto r = RunCommand({SwitchboardBinary(), "serve", "--data-dir", data_dir(), "--listen", "127.0.0.1:0"},
+                        {{"SWITCHBOARD_MASTER_KEY", ""}}, 30s);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(key_file)) << "a new key must never be created over existing data";
+
+    // Another key: refused, naming the key id the data needs.
+    core::SodiumRandom random;
+    ASSERT_TRUE(vault::KeyRing::CreateFile(key_file, random));
+    r = RunCommand({SwitchboardBinary(), "serve", "--data-dir", data_dir(), "--listen", "127.0.0.1:0"},
+                   {{"SWITCHBOARD_MASTER_KEY", ""}}, 30s);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("Wrong master key"), std::string::npos) << r.err;
+
+    // The original key given through SWITCHBOARD_MASTER_KEY works (and wins over the file).
+    auto s = Start({}, {{"SWITCHBOARD_MASTER_KEY", original}});
+    EXPECT_EQ(HttpRequest(s.port, "GET", "/readyz").status, 200);
+}
+
+TEST_F(ServerProcessTest, SigkillDuringWritesLosesNoAcknowledgedWriteAndPassesIntegrityCheck) {
+    const std::string token = CreateToken("ana@example.com", "Ops", "admin");
+    auto s = Start();
+    std::mutex mu;
+    std::set<std::string> acknowledged;
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 4; ++w) {
+        writers.emplace_back([&, w] {
+            for (int i = 0; i < 2000 && !stop; ++i) {
+                const std::string name = "team-" + std::to_string(w) + "-" + std::to_string(i);
+                auto r = HttpRequest(s.port, "POST", "/api/v2/teams", R"({"name":")" + name + R"("})", Auth(token));
+                if (r.status == 201) {
+                    std::lock_guard lock(mu);
+                    acknowledged.insert(name);
+                }
+            }
+        });
+    }
+    std::this_thread::sleep_for(700ms);
+    s.process->Signal(SIGKILL);
+    stop = true;
+    for (auto& t : writers) t.join();
+    EXPECT_EQ(s.process->Wait(10s), 128 + SIGKILL);
+    ASSERT_GT(acknowledged.size(), 5u) << "the load did not write anything before the kill";
+
+    {
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open((data_dir() + "/switchboard.db").c_str(), &db), SQLITE_OK);
+        sqlite3_stmt* stmt = nullptr;
+        ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, nullptr), SQLITE_OK);
+        ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+        EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "ok");
+        sqlite3_finalize(stmt);
+        sqlite3_close(db);
+    }
+
+    auto again = Start();
+    auto teams = HttpRequest(again.port, "GET", "/api/v2/teams", "", Auth(token));
+    ASSERT_EQ(teams.status, 200) << teams.body;
+    const json::value listed = Json(teams.body);
+    std::set<std::string> present;
+    for (const auto& t : listed.at("teams").as_array()) present.insert(std::string(t.at("name").as_string()));
+    for (const auto& name : acknowledged) EXPECT_TRUE(present.contains(name)) << name << " was acknowledged but lost";
+}
+
+TEST_F(ServerProcessTest, KeysRotateWhileServingRewrapsEveryDataKey) {
+    CreateToken("ana@example.com", "Ops", "admin");
+    const std::string key_file = data_dir() + "/master.key";
+    core::SystemClock clock;
+    core::SodiumRandom random;
+    auto db = store::OpenDb("sqlite:" + data_dir() + "/switchboard.db");
+    ASSERT_TRUE(db);
+    auto st = store::MakeSqlStore(std::move(*db), clock);
+    auto ring = std::move(*vault::KeyRing::FromFile(key_file));
+    vault::Vault v(*ring, random);
+    connections::CredentialStore creds(*st, v);
+    auto team = (*st->FindTeamByName("Ops"))->id;
+    for (int i = 0; i < 25; ++i) {
+        ASSERT_TRUE(creds.Create({team, "c" + std::to_string(i), "http", "apikey"},
+                                 core::Secret("{\"apiKey\":\"key-" + std::to_string(i) + "\"}")));
+    }
+    const std::string old_id = ring->active_id();
+
+    auto s = Start();
+    auto r =
+        RunCommand({SwitchboardBinary(), "keys", "rotate", "--data-dir", data_dir()}, {{"SWITCHBOARD_MASTER_KEY", ""}});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("re-wrapped 25 data keys"), std::string::npos) << r.out;
+    EXPECT_EQ(HttpRequest(s.port, "GET", "/readyz").status, 200);
+
+    auto fresh = std::move(*vault::KeyRing::FromFile(key_file));
+    EXPECT_NE(fresh->active_id(), old_id);
+    vault::Vault v2(*fresh, random);
+    auto rows = st->ListConnections(team, {100, 0});
+    ASSERT_TRUE(rows);
+    ASSERT_EQ(rows->size(), 25u);
+    for (const auto& c : *rows) {
+        EXPECT_EQ(c.sealed.key_id, fresh->active_id());
+        auto opened = v2.Open({c.team_id, c.id, c.version}, c.sealed);
+        ASSERT_TRUE(opened) << opened.error().detail;
+        EXPECT_EQ(opened->Reveal(), "{\"apiKey\":\"key-" + c.name.substr(1) + "\"}");
+    }
+}
+
+}  // namespace
+}  // namespace switchboard::testing
