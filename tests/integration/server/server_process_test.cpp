@@ -16,6 +16,7 @@
 #include "core/clock.hpp"
 #include "store/store.hpp"
 #include "support/http.hpp"
+#include "support/postgres_server.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "vault/key_ring.hpp"
@@ -183,6 +184,45 @@ TEST_F(ServerProcessTest, EveryTeamEndpointEnforcesMembershipAndRole) {
     const auto gamma = std::to_string(Json(created.body).at("team").at("id").as_int64());
     EXPECT_EQ(HttpRequest(s.port, "GET", "/api/v2/teams/" + gamma + "/members", "", Auth(mon)).status, 200);
     ExpectErrorBody(HttpRequest(s.port, "GET", "/api/v2/teams/" + gamma + "/members", "", Auth(admin)), 403);
+}
+
+TEST_F(ServerProcessTest, TokensBelongToTheirUser) {
+    const std::string ana = CreateToken("ana@example.com", "Ops", "admin");
+    const std::string bob = CreateToken("bob@example.com", "Ops", "admin");
+    auto s = Start();
+    auto created = HttpRequest(s.port, "POST", "/api/v2/users/me/api-tokens", R"({"label":"x"})", Auth(ana));
+    ASSERT_EQ(created.status, 201);
+    const auto id = std::to_string(Json(created.body).at("apiToken").at("id").as_int64());
+    const auto ana2 = std::string(Json(created.body).at("apiToken").at("token").as_string());
+    ExpectErrorBody(HttpRequest(s.port, "DELETE", "/api/v2/users/me/api-tokens/" + id, "", Auth(bob)), 404);
+    EXPECT_EQ(HttpRequest(s.port, "GET", "/api/v2/users/me", "", Auth(ana2)).status, 200);
+    const json::value bobs = Json(HttpRequest(s.port, "GET", "/api/v2/users/me/api-tokens", "", Auth(bob)).body);
+    ASSERT_FALSE(bobs.at("apiTokens").as_array().empty());
+    for (const auto& t : bobs.at("apiTokens").as_array()) EXPECT_NE(std::to_string(t.at("id").as_int64()), id);
+}
+
+TEST_F(ServerProcessTest, ServesOnPostgresAndTwoNodesShareTheKey) {
+    const std::string url = PostgresServer::Shared().CreateDatabase("node");
+    auto a = Start({"--database", url});
+    ASSERT_FALSE(a.first_start_token.empty()) << a.process->Stdout();
+    // A second node on the same database and the same key file: same data, no second first-start.
+    auto b = StartServer({"--data-dir", data_dir(), "--database", url}, {{"SWITCHBOARD_MASTER_KEY", ""}},
+                         dir.path().string());
+    EXPECT_TRUE(b.first_start_token.empty());
+    for (int port : {a.port, b.port}) {
+        EXPECT_EQ(HttpRequest(port, "GET", "/readyz").status, 200);
+        auto me = HttpRequest(port, "GET", "/api/v2/users/me", "", Auth(a.first_start_token));
+        EXPECT_EQ(me.status, 200) << me.body;
+    }
+    auto created = HttpRequest(a.port, "POST", "/api/v2/teams", R"({"name":"Shared"})", Auth(a.first_start_token));
+    ASSERT_EQ(created.status, 201);
+    auto listed = HttpRequest(b.port, "GET", "/api/v2/teams", "", Auth(a.first_start_token));
+    EXPECT_NE(listed.body.find("Shared"), std::string::npos) << listed.body;
+    // A node started with a different key refuses once sealed data exists is covered on SQLite; here the
+    // migrate command reports the schema version of the shared database.
+    auto m = RunCommand({SwitchboardBinary(), "migrate", "--data-dir", data_dir(), "--database", url});
+    EXPECT_EQ(m.exit_code, 0) << m.err;
+    EXPECT_NE(m.out.find("schema at version"), std::string::npos);
 }
 
 TEST_F(ServerProcessTest, BadInputGetsTheRight4xxAndTheErrorBody) {
