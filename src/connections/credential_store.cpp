@@ -12,36 +12,26 @@ Result<store::Connection> CredentialStore::Create(const NewConnection& c, const 
     row.name = c.name;
     row.app = c.app;
     row.type = c.type;
-    row.status = store::ConnectionStatus::kPending;
+    row.status = c.status;
+    row.status_detail = c.status_detail;
+    row.last_verified_at = c.verified_at;
     row.metadata_json = c.metadata_json;
     row.scopes_json = c.scopes_json;
-    auto created = store_.CreateConnection(row);
-    if (!created) return created.error();
-    auto stored = Replace(*created, data, c.metadata_json, c.scopes_json);
-    if (!stored) {
-        // Never leave a half-written row behind.
-        (void)store_.DeleteConnection(created->team_id, created->id);
-        return stored.error();
-    }
-    return stored;
+    row.created_by = c.created_by;
+    row.uid = c.uid;
+    row.expire_at = c.expire_at;
+    // The row and its sealed data are written in one transaction: no reader ever sees it half-made.
+    return store_.CreateConnection(row, [&](core::ConnectionId id, std::int64_t version) {
+        return vault_.Seal({c.team, id, version}, data);
+    });
 }
 
 Result<store::Connection> CredentialStore::Replace(const store::Connection& current, const core::Secret& data,
-                                                   const std::string& metadata_json, const std::string& scopes_json) {
-    const std::int64_t next_version = current.version + 1;
-    auto sealed = vault_.Seal({current.team_id, current.id, next_version}, data);
+                                                   store::ConnectionReplacement replacement) {
+    auto sealed = vault_.Seal({current.team_id, current.id, current.version + 1}, data);
     if (!sealed) return sealed.error();
-    auto replaced =
-        store_.ReplaceConnectionData(current.team_id, current.id, current.version, *sealed, metadata_json, scopes_json);
-    if (!replaced) return replaced.error();
-    if (auto s =
-            store_.SetConnectionStatus(current.team_id, current.id, store::ConnectionStatus::kOk, "", std::nullopt);
-        !s) {
-        return s.error();
-    }
-    replaced->status = store::ConnectionStatus::kOk;
-    replaced->status_detail.clear();
-    return replaced;
+    replacement.sealed = std::move(*sealed);
+    return store_.ReplaceConnection(current.team_id, current.id, current.version, replacement);
 }
 
 Result<core::Secret> CredentialStore::Open(const store::Connection& c) {

@@ -3,6 +3,7 @@
 // service builds on. Create/Replace seal for the row's (team, id, version); Open unseals, and a row that
 // cannot be opened (wrong or missing master key, tampered or copied ciphertext) is marked `broken` with the
 // reason — only that connection; every other row and the listing keep working.
+#include <optional>
 #include <string>
 
 #include "core/error.hpp"
@@ -19,17 +20,24 @@ struct NewConnection {
     std::string type;
     std::string metadata_json = "{}";
     std::string scopes_json = "[]";
+    store::ConnectionStatus status = store::ConnectionStatus::kUnverified;
+    std::string status_detail;
+    std::optional<std::int64_t> verified_at;
+    core::UserId created_by;
+    std::string uid;
+    std::optional<std::int64_t> expire_at;
 };
 
 class CredentialStore {
   public:
     CredentialStore(store::Store& store, vault::Vault& vault) : store_(store), vault_(vault) {}
 
-    // Inserts the row (pending), seals `data` for (team, id, version 2) and stores it: status ok.
+    // Inserts the row and its data sealed for (team, new id, version 1) in one transaction.
     core::Result<store::Connection> Create(const NewConnection& c, const core::Secret& data);
-    // Replaces the whole credential set (version fence: kConflict when someone replaced it first).
+    // Replaces the whole credential set and the fields in `replacement` (its `sealed` is filled here) at
+    // version + 1; kConflict when someone replaced it first. The old ciphertext is overwritten in the same row.
     core::Result<store::Connection> Replace(const store::Connection& current, const core::Secret& data,
-                                            const std::string& metadata_json, const std::string& scopes_json);
+                                            store::ConnectionReplacement replacement);
     // The credential set; on failure to open, marks the connection broken and returns the error.
     core::Result<core::Secret> Open(const store::Connection& c);
 

@@ -56,15 +56,32 @@ const std::vector<Migration> kMigrations = {
          " key_id TEXT,"
          " wrapped_key TEXT,"
          " ciphertext TEXT,"
-         " status TEXT NOT NULL CHECK (status IN ('ok', 'pending', 'broken', 'error')),"
+         " status TEXT NOT NULL CHECK (status IN ('verified', 'unverified', 'failed', 'needs_reauthorization',"
+         " 'pending', 'broken')),"
          " status_detail TEXT,"
          " metadata_json TEXT,"
          " scopes_json TEXT,"
          " created_at BIGINT NOT NULL,"
          " updated_at BIGINT NOT NULL,"
-         " last_verified_at BIGINT)",
+         " last_verified_at BIGINT,"
+         " created_by BIGINT NULL,"
+         " uid TEXT,"
+         " expire_at BIGINT)",
 
          "CREATE INDEX connections_team_name ON connections (team_id, name, id)",
+
+         // Which scenarios use which connection (filled by the scenario engine), for delete confirmation and the
+         // "used in N scenarios" column.
+         "CREATE TABLE connection_usage ("
+         " connection_id BIGINT NOT NULL REFERENCES connections (id) ON DELETE CASCADE,"
+         " team_id BIGINT NOT NULL,"
+         " scenario_id BIGINT NOT NULL,"
+         " scenario_name TEXT NOT NULL,"
+         " is_active INTEGER NOT NULL,"
+         " is_scheduled INTEGER NOT NULL,"
+         " PRIMARY KEY (connection_id, scenario_id))",
+
+         "CREATE INDEX connection_usage_scenario ON connection_usage (scenario_id)",
 
          // No foreign keys: the audit trail outlives the teams and users it mentions.
          "CREATE TABLE audit_events ("

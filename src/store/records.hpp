@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/ids.hpp"
 #include "vault/sealed_data.hpp"
@@ -47,7 +48,10 @@ struct ApiToken {
 // The sealed credential set of a connection, as the vault produced it (vault/ is below store/).
 using SealedData = vault::SealedData;
 
-enum class ConnectionStatus { kOk, kPending, kBroken, kError };
+// verified: the last verify request succeeded; unverified: stored without a verify request (the type has
+// none); failed: the last verify failed (status_detail says why); needs_reauthorization: an OAuth grant
+// expired or was revoked; pending: an OAuth consent not yet completed; broken: the sealed data cannot be opened.
+enum class ConnectionStatus { kVerified, kUnverified, kFailed, kNeedsReauthorization, kPending, kBroken };
 std::string_view ConnectionStatusName(ConnectionStatus s);
 std::optional<ConnectionStatus> ParseConnectionStatus(std::string_view s);
 
@@ -59,13 +63,45 @@ struct Connection {
     std::string type;          // connection type name inside the app (Make's accountName)
     std::int64_t version = 1;  // bumped by every replacement of the credential set
     SealedData sealed;
-    ConnectionStatus status = ConnectionStatus::kOk;
+    ConnectionStatus status = ConnectionStatus::kUnverified;
     std::string status_detail;  // why it is broken / failed verification; never contains a secret
     std::string metadata_json;  // non-secret data shown to users, e.g. {"type":"email","value":"a@b.c"}
     std::string scopes_json;    // granted scopes, JSON array
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
     std::optional<std::int64_t> last_verified_at;
+    core::UserId created_by;                // 0 when created by the system
+    std::string uid;                        // the account's id at the app (Make's uid), "" when unknown
+    std::optional<std::int64_t> expire_at;  // when the whole grant must be reauthorized (OAuth), ms
+};
+
+// Everything an edit (set-data, verify, reauthorize) replaces at once, in one statement.
+struct ConnectionReplacement {
+    SealedData sealed;  // sealed for (team, id, expected_version + 1)
+    std::string metadata_json = "{}";
+    std::string scopes_json = "[]";
+    std::string uid;
+    ConnectionStatus status = ConnectionStatus::kUnverified;
+    std::string status_detail;
+    std::optional<std::int64_t> last_verified_at;
+    std::optional<std::int64_t> expire_at;
+};
+
+// A scenario that uses a connection (the usage index).
+struct ConnectionUsage {
+    core::ConnectionId connection_id;
+    core::TeamId team_id;
+    std::int64_t scenario_id = 0;
+    std::string scenario_name;
+    bool active = false;
+    bool scheduled = false;
+};
+
+enum class ConnectionSort { kName, kId, kCreated, kUpdated };
+struct ConnectionQuery {
+    std::vector<std::string> types;  // accountName filter (connection type names); empty = all
+    ConnectionSort sort_by = ConnectionSort::kName;
+    bool descending = false;
 };
 
 struct AuditEvent {

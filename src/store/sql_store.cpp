@@ -30,24 +30,24 @@ std::optional<Role> ParseRole(std::string_view s) {
     return std::nullopt;
 }
 
+namespace {
+constexpr std::pair<ConnectionStatus, std::string_view> kStatusNames[] = {
+    {ConnectionStatus::kVerified, "verified"}, {ConnectionStatus::kUnverified, "unverified"},
+    {ConnectionStatus::kFailed, "failed"},     {ConnectionStatus::kNeedsReauthorization, "needs_reauthorization"},
+    {ConnectionStatus::kPending, "pending"},   {ConnectionStatus::kBroken, "broken"},
+};
+}  // namespace
+
 std::string_view ConnectionStatusName(ConnectionStatus s) {
-    switch (s) {
-        case ConnectionStatus::kOk:
-            return "ok";
-        case ConnectionStatus::kPending:
-            return "pending";
-        case ConnectionStatus::kBroken:
-            return "broken";
-        case ConnectionStatus::kError:
-            return "error";
+    for (const auto& [status, name] : kStatusNames) {
+        if (status == s) return name;
     }
-    return "error";
+    return "broken";
 }
 
 std::optional<ConnectionStatus> ParseConnectionStatus(std::string_view s) {
-    for (ConnectionStatus c :
-         {ConnectionStatus::kOk, ConnectionStatus::kPending, ConnectionStatus::kBroken, ConnectionStatus::kError}) {
-        if (ConnectionStatusName(c) == s) return c;
+    for (const auto& [status, name] : kStatusNames) {
+        if (name == s) return status;
     }
     return std::nullopt;
 }
@@ -64,7 +64,7 @@ constexpr std::string_view kMembershipColumns = "team_id, user_id, role, created
 constexpr std::string_view kTokenColumns = "id, user_id, token_hash, label, created_at, last_used_at, revoked_at";
 constexpr std::string_view kConnectionColumns =
     "id, team_id, name, app, type, version, key_id, wrapped_key, ciphertext, status, status_detail, metadata_json,"
-    " scopes_json, created_at, updated_at, last_verified_at";
+    " scopes_json, created_at, updated_at, last_verified_at, created_by, uid, expire_at";
 constexpr std::string_view kAuditColumns = "id, team_id, user_id, action, target, detail_json, created_at";
 
 std::string Sql(std::initializer_list<std::string_view> parts) {
@@ -110,6 +110,9 @@ core::Result<Connection> ConnectionFrom(const Row& r) {
     c.created_at = r.Int(13);
     c.updated_at = r.Int(14);
     c.last_verified_at = r.OptInt(15);
+    c.created_by = core::UserId(r.OptInt(16).value_or(0));
+    c.uid = r.IsNull(17) ? std::string() : r.Text(17);
+    c.expire_at = r.OptInt(18);
     return c;
 }
 
@@ -338,7 +341,9 @@ class SqlStore final : public Store {
 
     // ---- connections ----
 
-    core::Result<Connection> CreateConnection(const Connection& c) override {
+    core::Result<Connection> CreateConnection(const Connection& c) override { return CreateConnection(c, SealFn{}); }
+
+    core::Result<Connection> CreateConnection(const Connection& c, const SealFn& seal) override {
         auto metadata = CheckJson(c.metadata_json, "metadata_json", false);
         if (!metadata) return metadata.error();
         auto scopes = CheckJson(c.scopes_json, "scopes_json", true);
@@ -349,15 +354,26 @@ class SqlStore final : public Store {
             if (auto t = CheckExists(tx, "teams", c.team_id.value(), "team"); !t) return t.error();
             auto r = tx.Exec(
                 Sql({"INSERT INTO connections (team_id, name, app, type, version, key_id, wrapped_key, ciphertext,"
-                     " status, status_detail, metadata_json, scopes_json, created_at, updated_at, last_verified_at)"
-                     " VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING ",
+                     " status, status_detail, metadata_json, scopes_json, created_at, updated_at, last_verified_at,"
+                     " created_by, uid, expire_at)"
+                     " VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16) "
+                     "RETURNING ",
                      kConnectionColumns}),
                 {c.team_id.value(), c.name, c.app, c.type, c.sealed.key_id, c.sealed.wrapped_key, c.sealed.ciphertext,
                  std::string(ConnectionStatusName(c.status)), c.status_detail, *metadata, *scopes, now,
-                 Opt(c.last_verified_at)});
+                 Opt(c.last_verified_at), NullIfZero(c.created_by.value()), c.uid, Opt(c.expire_at)});
             if (!r) return r.error();
             auto created = ConnectionFrom(r->rows.at(0));
             if (!created) return created.error();
+            if (seal) {
+                // Seal for the id the row just got, in the same transaction: nobody ever sees the row unsealed.
+                auto sealed = seal(created->id, created->version);
+                if (!sealed) return sealed.error();
+                auto u = tx.Exec("UPDATE connections SET key_id = $1, wrapped_key = $2, ciphertext = $3 WHERE id = $4",
+                                 {sealed->key_id, sealed->wrapped_key, sealed->ciphertext, created->id.value()});
+                if (!u) return u.error();
+                created->sealed = *sealed;
+            }
             out = std::move(*created);
             return {};
         });
@@ -375,14 +391,7 @@ class SqlStore final : public Store {
     }
 
     core::Result<std::vector<Connection>> ListConnections(core::TeamId team, const Page& page) override {
-        const Page p = Clamp(page);
-        // lower(name) first so that "alpha" and "Beta" sort as a person expects; byte-wise on both backends.
-        auto r =
-            db_->Exec(Sql({"SELECT ", kConnectionColumns,
-                           " FROM connections WHERE team_id = $1 ORDER BY lower(name), name, id LIMIT $2 OFFSET $3"}),
-                      {team.value(), std::int64_t{p.limit}, std::int64_t{p.offset}});
-        if (!r) return r.error();
-        return ConnectionsFrom(*r);
+        return ListConnections(team, ConnectionQuery{}, page);
     }
 
     core::Result<Connection> ReplaceConnectionData(core::TeamId team, core::ConnectionId id,
@@ -416,6 +425,87 @@ class SqlStore final : public Store {
             return core::Conflict("connection " + std::to_string(id.value()) + " is at version " +
                                   std::to_string(current->rows[0].Int(0)) + ", not the expected " +
                                   std::to_string(expected_version));
+        });
+        if (!done) return done.error();
+        return out;
+    }
+
+    core::Result<Connection> FindConnection(core::ConnectionId id) override {
+        auto r = db_->Exec(Sql({"SELECT ", kConnectionColumns, " FROM connections WHERE id = $1"}), {id.value()});
+        if (!r) return r.error();
+        if (r->rows.empty()) return ConnectionNotFound(id);
+        return ConnectionFrom(r->rows[0]);
+    }
+
+    core::Result<std::vector<Connection>> ListConnections(core::TeamId team, const ConnectionQuery& query,
+                                                          const Page& page) override {
+        const Page p = Clamp(page);
+        std::vector<Value> params{team.value()};
+        std::string where = " WHERE team_id = $1";
+        if (!query.types.empty()) {
+            where += " AND type IN (";
+            for (std::size_t i = 0; i < query.types.size(); ++i) {
+                params.emplace_back(query.types[i]);
+                where += (i ? ", $" : "$") + std::to_string(params.size());
+            }
+            where += ")";
+        }
+        const std::string dir = query.descending ? " DESC" : " ASC";
+        std::string order;
+        switch (query.sort_by) {
+            case ConnectionSort::kName:
+                order = " ORDER BY lower(name)" + dir + ", name" + dir + ", id" + dir;
+                break;
+            case ConnectionSort::kId:
+                order = " ORDER BY id" + dir;
+                break;
+            case ConnectionSort::kCreated:
+                order = " ORDER BY created_at" + dir + ", id" + dir;
+                break;
+            case ConnectionSort::kUpdated:
+                order = " ORDER BY updated_at" + dir + ", id" + dir;
+                break;
+        }
+        params.emplace_back(std::int64_t{p.limit});
+        params.emplace_back(std::int64_t{p.offset});
+        const std::string limit =
+            " LIMIT $" + std::to_string(params.size() - 1) + " OFFSET $" + std::to_string(params.size());
+        auto r = db_->Exec(Sql({"SELECT ", kConnectionColumns, " FROM connections", where, order, limit}), params);
+        if (!r) return r.error();
+        return ConnectionsFrom(*r);
+    }
+
+    core::Result<Connection> ReplaceConnection(core::TeamId team, core::ConnectionId id, std::int64_t expected_version,
+                                               const ConnectionReplacement& rep) override {
+        auto metadata = CheckJson(rep.metadata_json, "metadata_json", false);
+        if (!metadata) return metadata.error();
+        auto scopes = CheckJson(rep.scopes_json, "scopes_json", true);
+        if (!scopes) return scopes.error();
+        Connection out;
+        auto done = db_->Transaction([&](Tx& tx) -> core::Result<void> {
+            auto r = tx.Exec(
+                Sql({"UPDATE connections SET version = version + 1, key_id = $1, wrapped_key = $2, ciphertext = $3,"
+                     " metadata_json = $4, scopes_json = $5, updated_at = $6, uid = $7, status = $8,"
+                     " status_detail = $9, last_verified_at = COALESCE($10, last_verified_at), expire_at = $11"
+                     " WHERE team_id = $12 AND id = $13 AND version = $14 RETURNING ",
+                     kConnectionColumns}),
+                {rep.sealed.key_id, rep.sealed.wrapped_key, rep.sealed.ciphertext, *metadata, *scopes,
+                 clock_.NowMillis(), rep.uid, std::string(ConnectionStatusName(rep.status)), rep.status_detail,
+                 Opt(rep.last_verified_at), Opt(rep.expire_at), team.value(), id.value(), expected_version});
+            if (!r) return r.error();
+            if (!r->rows.empty()) {
+                auto replaced = ConnectionFrom(r->rows[0]);
+                if (!replaced) return replaced.error();
+                out = std::move(*replaced);
+                return {};
+            }
+            auto current =
+                tx.Exec("SELECT version FROM connections WHERE team_id = $1 AND id = $2", {team.value(), id.value()});
+            if (!current) return current.error();
+            if (current->rows.empty()) return ConnectionNotFound(id);
+            return core::Conflict("connection " + std::to_string(id.value()) + " was changed meanwhile (version " +
+                                  std::to_string(current->rows[0].Int(0)) + ", expected " +
+                                  std::to_string(expected_version) + "); reload and try again");
         });
         if (!done) return done.error();
         return out;
@@ -464,6 +554,50 @@ class SqlStore final : public Store {
             {new_key_id, new_wrapped_key, id.value(), version, old_key_id});
         if (!r) return r.error();
         return r->affected > 0;
+    }
+
+    // ---- usage index ----
+
+    core::Result<void> UpsertConnectionUsage(const ConnectionUsage& u) override {
+        auto r = db_->Exec(
+            "INSERT INTO connection_usage (connection_id, team_id, scenario_id, scenario_name, is_active,"
+            " is_scheduled) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (connection_id, scenario_id) DO UPDATE SET"
+            " scenario_name = excluded.scenario_name, is_active = excluded.is_active,"
+            " is_scheduled = excluded.is_scheduled",
+            {u.connection_id.value(), u.team_id.value(), u.scenario_id, u.scenario_name, std::int64_t{u.active},
+             std::int64_t{u.scheduled}});
+        if (!r) return r.error();
+        return {};
+    }
+
+    core::Result<void> RemoveScenarioUsage(std::int64_t scenario_id) override {
+        auto r = db_->Exec("DELETE FROM connection_usage WHERE scenario_id = $1", {scenario_id});
+        if (!r) return r.error();
+        return {};
+    }
+
+    core::Result<std::vector<ConnectionUsage>> ListConnectionUsage(core::ConnectionId id) override {
+        auto r = db_->Exec(
+            "SELECT connection_id, team_id, scenario_id, scenario_name, is_active, is_scheduled FROM connection_usage"
+            " WHERE connection_id = $1 ORDER BY scenario_id",
+            {id.value()});
+        if (!r) return r.error();
+        std::vector<ConnectionUsage> out;
+        for (const auto& row : r->rows) {
+            out.push_back(ConnectionUsage{core::ConnectionId(row.Int(0)), core::TeamId(row.Int(1)), row.Int(2),
+                                          row.Text(3), row.Int(4) != 0, row.Int(5) != 0});
+        }
+        return out;
+    }
+
+    core::Result<std::map<std::int64_t, int>> CountConnectionUsage(core::TeamId team) override {
+        auto r =
+            db_->Exec("SELECT connection_id, COUNT(*) FROM connection_usage WHERE team_id = $1 GROUP BY connection_id",
+                      {team.value()});
+        if (!r) return r.error();
+        std::map<std::int64_t, int> out;
+        for (const auto& row : r->rows) out[row.Int(0)] = static_cast<int>(row.Int(1));
+        return out;
     }
 
     // ---- audit ----

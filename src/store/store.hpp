@@ -3,6 +3,7 @@
 // Every method blocks; call from a worker thread. Errors: kNotFound for a missing row, kConflict for a
 // uniqueness violation or a failed version fence, kUnavailable when the database is unreachable.
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,6 +58,19 @@ class Store {
 
     // Connections.
     virtual core::Result<Connection> CreateConnection(const Connection& c) = 0;  // id/version/times assigned
+    // Seals for the new row's (id, version) inside the insert's transaction; c.sealed is ignored. A seal error
+    // rolls the insert back: nothing is stored.
+    using SealFn = std::function<core::Result<SealedData>(core::ConnectionId id, std::int64_t version)>;
+    virtual core::Result<Connection> CreateConnection(const Connection& c, const SealFn& seal) = 0;
+    // By id alone, whatever the team (the connection service authorizes the caller on the row's team).
+    virtual core::Result<Connection> FindConnection(core::ConnectionId id) = 0;
+    virtual core::Result<std::vector<Connection>> ListConnections(core::TeamId team, const ConnectionQuery& query,
+                                                                  const Page& page) = 0;
+    // Replaces sealed data, metadata, scopes, uid and health in one statement, fenced on expected_version
+    // (the new version is expected_version + 1). kConflict when someone replaced it first; kNotFound.
+    virtual core::Result<Connection> ReplaceConnection(core::TeamId team, core::ConnectionId id,
+                                                       std::int64_t expected_version,
+                                                       const ConnectionReplacement& replacement) = 0;
     virtual core::Result<Connection> GetConnection(core::TeamId team, core::ConnectionId id) = 0;
     virtual core::Result<std::vector<Connection>> ListConnections(core::TeamId team, const Page& page) = 0;
     // Replaces the sealed data when the stored version equals expected_version; the new version is
@@ -76,6 +90,13 @@ class Store {
     virtual core::Result<bool> RewrapConnectionKey(core::ConnectionId id, std::int64_t version,
                                                    const std::string& old_key_id, const std::string& new_key_id,
                                                    const std::string& new_wrapped_key) = 0;
+
+    // The usage index: which scenarios use a connection.
+    virtual core::Result<void> UpsertConnectionUsage(const ConnectionUsage& usage) = 0;
+    virtual core::Result<void> RemoveScenarioUsage(std::int64_t scenario_id) = 0;
+    virtual core::Result<std::vector<ConnectionUsage>> ListConnectionUsage(core::ConnectionId id) = 0;
+    // connection id → number of scenarios using it, for every connection of the team that has any.
+    virtual core::Result<std::map<std::int64_t, int>> CountConnectionUsage(core::TeamId team) = 0;
 
     // Audit.
     virtual core::Result<void> AppendAudit(const AuditEvent& e) = 0;

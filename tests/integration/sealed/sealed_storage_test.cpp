@@ -9,6 +9,7 @@
 #include "core/encoding.hpp"
 #include "core/log.hpp"
 #include "store/store.hpp"
+#include "support/connection_fixtures.hpp"
 #include "support/postgres_server.hpp"
 #include "support/temp_dir.hpp"
 #include "vault/key_ring.hpp"
@@ -71,12 +72,12 @@ TEST_P(SealedStorage, KnownSecretAppearsNowhereInTheRawDatabaseOrTheLogs) {
     const std::string data = std::string(R"({"apiKey":")") + kSecret + R"(","user":"ana"})";
     std::vector<store::Connection> made;
     for (int i = 0; i < 20; ++i) {
-        auto c = creds_->Create({team_, "conn " + std::to_string(i), "http", "apikey"}, core::Secret(data));
+        auto c = creds_->Create(ApiKeyConnection(team_, "conn " + std::to_string(i)), core::Secret(data));
         ASSERT_TRUE(c) << c.error().detail;
         made.push_back(*c);
     }
     // Edit one: the replacement is sealed afresh, the old ciphertext is gone.
-    auto replaced = creds_->Replace(made[0], core::Secret(data), "{}", "[]");
+    auto replaced = creds_->Replace(made[0], core::Secret(data), {});
     ASSERT_TRUE(replaced);
     EXPECT_EQ(replaced->version, made[0].version + 1);
     auto reread = store_->GetConnection(team_, made[0].id);
@@ -105,8 +106,8 @@ TEST_P(SealedStorage, KnownSecretAppearsNowhereInTheRawDatabaseOrTheLogs) {
 }
 
 TEST_P(SealedStorage, ARowThatCannotBeOpenedBreaksOnlyItsConnection) {
-    auto good = creds_->Create({team_, "good", "http", "apikey"}, core::Secret(R"({"apiKey":"a"})"));
-    auto bad = creds_->Create({team_, "bad", "http", "apikey"}, core::Secret(R"({"apiKey":"b"})"));
+    auto good = creds_->Create(ApiKeyConnection(team_, "good"), core::Secret(R"({"apiKey":"a"})"));
+    auto bad = creds_->Create(ApiKeyConnection(team_, "bad"), core::Secret(R"({"apiKey":"b"})"));
     ASSERT_TRUE(good && bad);
     // Copy the good row's sealed data onto the bad row: the binding to the connection id must refuse it.
     ASSERT_TRUE(store_->db().Exec("UPDATE connections SET wrapped_key = $1, ciphertext = $2 WHERE id = $3",
@@ -123,7 +124,7 @@ TEST_P(SealedStorage, ARowThatCannotBeOpenedBreaksOnlyItsConnection) {
             EXPECT_EQ(c.status, store::ConnectionStatus::kBroken);
             EXPECT_NE(c.status_detail.find("cannot be opened"), std::string::npos) << c.status_detail;
         } else {
-            EXPECT_EQ(c.status, store::ConnectionStatus::kOk);
+            EXPECT_EQ(c.status, store::ConnectionStatus::kUnverified);
             auto opened = creds_->Open(c);
             ASSERT_TRUE(opened);
             EXPECT_EQ(opened->Reveal(), R"({"apiKey":"a"})");

@@ -15,6 +15,7 @@
 #include "connections/credential_store.hpp"
 #include "core/clock.hpp"
 #include "store/store.hpp"
+#include "support/connection_fixtures.hpp"
 #include "support/http.hpp"
 #include "support/postgres_server.hpp"
 #include "support/process.hpp"
@@ -289,7 +290,7 @@ TEST_F(ServerProcessTest, MissingOrWrongMasterKeyStopsStartupAndNeverReplacesThe
         connections::CredentialStore creds(*st, v);
         auto team = st->FindTeamByName("Ops");
         ASSERT_TRUE(team && *team);
-        ASSERT_TRUE(creds.Create({(*team)->id, "c", "http", "apikey"}, core::Secret(R"({"apiKey":"k"})")));
+        ASSERT_TRUE(creds.Create(ApiKeyConnection((*team)->id, "c"), core::Secret(R"({"apiKey":"k"})")));
     }
 
     std::filesystem::remove(key_file);
@@ -371,7 +372,7 @@ TEST_F(ServerProcessTest, KeysRotateWhileServingRewrapsEveryDataKey) {
     connections::CredentialStore creds(*st, v);
     auto team = (*st->FindTeamByName("Ops"))->id;
     for (int i = 0; i < 25; ++i) {
-        ASSERT_TRUE(creds.Create({team, "c" + std::to_string(i), "http", "apikey"},
+        ASSERT_TRUE(creds.Create(ApiKeyConnection(team, "c" + std::to_string(i)),
                                  core::Secret("{\"apiKey\":\"key-" + std::to_string(i) + "\"}")));
     }
     const std::string old_id = ring->active_id();

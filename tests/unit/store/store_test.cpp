@@ -34,7 +34,7 @@ class StoreTest : public BackendTest {
         c.app = "dropbox";
         c.type = "oauth";
         c.sealed = SealedData{"k1", "wrapped-" + name, "cipher-" + name};
-        c.status = ConnectionStatus::kOk;
+        c.status = ConnectionStatus::kVerified;
         c.metadata_json = R"({"type":"email","value":"a@example.com"})";
         c.scopes_json = R"(["files.read","files.write"])";
         return c;
@@ -310,7 +310,7 @@ TEST_P(StoreTest, OtherTeamsConnectionIsNotFoundAndUntouched) {
     EXPECT_EQ(after.name, "secret stuff");
     EXPECT_EQ(after.version, 1);
     EXPECT_EQ(after.sealed.ciphertext, "cipher-secret stuff");
-    EXPECT_EQ(after.status, ConnectionStatus::kOk);
+    EXPECT_EQ(after.status, ConnectionStatus::kVerified);
 }
 
 TEST_P(StoreTest, ReplaceConnectionDataIsFencedOnVersion) {
@@ -360,13 +360,13 @@ TEST_P(StoreTest, SetConnectionStatus) {
     EXPECT_EQ(got.version, 1);
 
     // Without a verification time, the last one is kept.
-    Must(store_->SetConnectionStatus(team.id, c.id, ConnectionStatus::kError, "timeout", std::nullopt));
+    Must(store_->SetConnectionStatus(team.id, c.id, ConnectionStatus::kFailed, "timeout", std::nullopt));
     got = Must(store_->GetConnection(team.id, c.id));
-    EXPECT_EQ(got.status, ConnectionStatus::kError);
+    EXPECT_EQ(got.status, ConnectionStatus::kFailed);
     EXPECT_EQ(got.status_detail, "timeout");
     EXPECT_EQ(got.last_verified_at, 5555);
 
-    EXPECT_TRUE(IsError(store_->SetConnectionStatus(team.id, ConnectionId(999999), ConnectionStatus::kOk, "", 1),
+    EXPECT_TRUE(IsError(store_->SetConnectionStatus(team.id, ConnectionId(999999), ConnectionStatus::kVerified, "", 1),
                         Errc::kNotFound));
 }
 
@@ -513,12 +513,111 @@ TEST(RecordNames, RolesAndStatusesRoundTrip) {
     EXPECT_EQ(RoleName(Role::kMonitoring), "monitoring");
     EXPECT_FALSE(ParseRole("owner").has_value());
     EXPECT_FALSE(ParseRole("Admin").has_value());
-    for (ConnectionStatus s :
-         {ConnectionStatus::kOk, ConnectionStatus::kPending, ConnectionStatus::kBroken, ConnectionStatus::kError}) {
+    for (ConnectionStatus s : {ConnectionStatus::kVerified, ConnectionStatus::kPending, ConnectionStatus::kBroken,
+                               ConnectionStatus::kFailed}) {
         EXPECT_EQ(ParseConnectionStatus(ConnectionStatusName(s)), s);
     }
     EXPECT_EQ(ConnectionStatusName(ConnectionStatus::kBroken), "broken");
     EXPECT_FALSE(ParseConnectionStatus("healthy").has_value());
+}
+
+TEST_P(StoreTest, CreateSealedConnectionSealsForItsIdInOneTransaction) {
+    const Team team = Must(store_->CreateTeam("T"));
+    const User user = Must(store_->CreateUser("u@example.com", "U"));
+    Connection in = NewConnection(team.id, "sealed");
+    in.created_by = user.id;
+    in.uid = "acct-1";
+    in.sealed = {};
+    ConnectionId seen;
+    std::int64_t seen_version = 0;
+    const Connection c = Must(store_->CreateConnection(in, [&](ConnectionId id, std::int64_t version) {
+        seen = id;
+        seen_version = version;
+        return core::Result<SealedData>(SealedData{"k9", "w-" + std::to_string(id.value()), "c"});
+    }));
+    EXPECT_EQ(seen, c.id);
+    EXPECT_EQ(seen_version, 1);
+    const Connection got = Must(store_->FindConnection(c.id));
+    EXPECT_EQ(got.sealed.wrapped_key, "w-" + std::to_string(c.id.value()));
+    EXPECT_EQ(got.created_by, user.id);
+    EXPECT_EQ(got.uid, "acct-1");
+
+    // A failing seal stores nothing.
+    auto failed = store_->CreateConnection(NewConnection(team.id, "never"), [](ConnectionId, std::int64_t) {
+        return core::Result<SealedData>(core::Internal("seal failed"));
+    });
+    EXPECT_TRUE(IsError(failed, Errc::kInternal));
+    EXPECT_EQ(Must(store_->ListConnections(team.id, Page{})).size(), 1u);
+    EXPECT_TRUE(IsError(store_->FindConnection(ConnectionId(987654)), Errc::kNotFound));
+}
+
+TEST_P(StoreTest, ListConnectionsFiltersByTypeAndSorts) {
+    const Team team = Must(store_->CreateTeam("T"));
+    for (const auto& [name, type] : std::vector<std::pair<std::string, std::string>>{
+             {"b", "github"}, {"A", "slack"}, {"c", "github"}, {"d", "jira"}}) {
+        Connection c = NewConnection(team.id, name);
+        c.type = type;
+        Must(store_->CreateConnection(c));
+        clock_.Advance(std::chrono::milliseconds(5));
+    }
+    ConnectionQuery q;
+    q.types = {"github", "jira"};
+    EXPECT_EQ(Names(Must(store_->ListConnections(team.id, q, Page{}))), (std::vector<std::string>{"b", "c", "d"}));
+    q.descending = true;
+    EXPECT_EQ(Names(Must(store_->ListConnections(team.id, q, Page{}))), (std::vector<std::string>{"d", "c", "b"}));
+    q = {};
+    q.sort_by = ConnectionSort::kCreated;
+    EXPECT_EQ(Names(Must(store_->ListConnections(team.id, q, Page{2, 1}))), (std::vector<std::string>{"A", "c"}));
+    q = {};
+    EXPECT_EQ(Names(Must(store_->ListConnections(team.id, q, Page{}))), (std::vector<std::string>{"A", "b", "c", "d"}));
+}
+
+TEST_P(StoreTest, ReplaceConnectionSwapsEverythingAtOnceBehindTheVersionFence) {
+    const Team team = Must(store_->CreateTeam("T"));
+    const Connection c = Must(store_->CreateConnection(NewConnection(team.id, "x")));
+    ConnectionReplacement rep;
+    rep.sealed = SealedData{"k2", "w2", "c2"};
+    rep.metadata_json = R"({"type":"text","value":"bob"})";
+    rep.scopes_json = R"(["a"])";
+    rep.uid = "u2";
+    rep.status = ConnectionStatus::kFailed;
+    rep.status_detail = "401 Unauthorized";
+    rep.last_verified_at = 1234;
+    rep.expire_at = 99;
+    const Connection r = Must(store_->ReplaceConnection(team.id, c.id, c.version, rep));
+    EXPECT_EQ(r.version, c.version + 1);
+    EXPECT_EQ(r.sealed.ciphertext, "c2");
+    EXPECT_EQ(r.uid, "u2");
+    EXPECT_EQ(r.status, ConnectionStatus::kFailed);
+    EXPECT_EQ(r.status_detail, "401 Unauthorized");
+    EXPECT_EQ(r.last_verified_at, 1234);
+    EXPECT_EQ(r.expire_at, 99);
+    EXPECT_EQ(r.scopes_json, R"(["a"])");
+    EXPECT_TRUE(IsError(store_->ReplaceConnection(team.id, c.id, c.version, rep), Errc::kConflict));
+    const Team other = Must(store_->CreateTeam("O"));
+    EXPECT_TRUE(IsError(store_->ReplaceConnection(other.id, c.id, r.version, rep), Errc::kNotFound));
+}
+
+TEST_P(StoreTest, UsageIndexListsCountsAndCascades) {
+    const Team team = Must(store_->CreateTeam("T"));
+    const Connection a = Must(store_->CreateConnection(NewConnection(team.id, "a")));
+    const Connection b = Must(store_->CreateConnection(NewConnection(team.id, "b")));
+    Must(store_->UpsertConnectionUsage({a.id, team.id, 7, "Mail to sheet", true, true}));
+    Must(store_->UpsertConnectionUsage({a.id, team.id, 8, "Nightly", false, true}));
+    Must(store_->UpsertConnectionUsage({b.id, team.id, 7, "Mail to sheet", true, true}));
+    Must(store_->UpsertConnectionUsage({a.id, team.id, 8, "Nightly export", true, false}));  // update
+    auto usage = Must(store_->ListConnectionUsage(a.id));
+    ASSERT_EQ(usage.size(), 2u);
+    EXPECT_EQ(usage[1].scenario_name, "Nightly export");
+    EXPECT_TRUE(usage[1].active);
+    EXPECT_FALSE(usage[1].scheduled);
+    auto counts = Must(store_->CountConnectionUsage(team.id));
+    EXPECT_EQ(counts[a.id.value()], 2);
+    EXPECT_EQ(counts[b.id.value()], 1);
+    Must(store_->RemoveScenarioUsage(7));
+    EXPECT_EQ(Must(store_->ListConnectionUsage(b.id)).size(), 0u);
+    Must(store_->DeleteConnection(team.id, a.id));
+    EXPECT_EQ(Must(store_->CountConnectionUsage(team.id)).size(), 0u);
 }
 
 TEST(MigrationHistory, VersionsAscendAndRenderPerBackend) {
