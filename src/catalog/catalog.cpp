@@ -44,7 +44,6 @@ void Catalog::LoadFolder(const std::string& dir, bool builtin, LoadReport& repor
     std::error_code ec;
     std::vector<fs::path> files;
     fs::directory_iterator it(dir, ec);
-    if (!ec && !fs::is_directory(dir)) ec = std::make_error_code(std::errc::not_a_directory);
     if (ec) {
         report.files.push_back({dir, builtin, false, {{"$", "cannot read the apps folder: " + ec.message()}}});
         return;

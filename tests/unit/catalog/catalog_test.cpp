@@ -157,6 +157,11 @@ TEST(CatalogLoad, AMissingOperatorFolderIsReportedAndBuiltinsStillLoad) {
     ASSERT_EQ(report.Lines().size(), 1u);
     EXPECT_EQ(report.Lines()[0].rfind("/nonexistent/switchboard-apps: $: cannot read the apps folder", 0), 0u);
     EXPECT_EQ(catalog.Apps().size(), 12u);
+
+    report = catalog.Load(kApps, kApps + "/http.json");  // a file, not a folder
+    ASSERT_EQ(report.Lines().size(), 1u);
+    EXPECT_NE(report.Lines()[0].find(": $: cannot read the apps folder"), std::string::npos);
+    EXPECT_EQ(catalog.Apps().size(), 12u);
 }
 
 TEST(CatalogLoad, AnEmptyOperatorFolderMeansNone) {
