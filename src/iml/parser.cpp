@@ -739,8 +739,9 @@ class Parser {
             } else {
                 expected = std::to_string(spec->min_args) + " to " + std::to_string(spec->max_args);
             }
+            const int last = spec->max_args < 0 ? spec->min_args : spec->max_args;
             return Error(t.offset, "function '" + t.text + "' expects " + expected + " argument" +
-                                       (expected == "1" ? "" : "s") + ", got " + std::to_string(count));
+                                       (last == 1 ? "" : "s") + ", got " + std::to_string(count));
         }
         switch (spec->form) {
             case SpecialForm::kIf:
