@@ -3,6 +3,7 @@
 // Handlers only adapt HTTP to the services; authorization lives in the services.
 #include "accounts/account_service.hpp"
 #include "api/metrics.hpp"
+#include "connections/connection_service.hpp"
 #include "http_server/router.hpp"
 #include "store/store.hpp"
 
@@ -12,10 +13,12 @@ struct ApiDeps {
     store::Store& store;
     accounts::AccountService& accounts;
     Metrics& metrics;
+    connections::ConnectionService* connections = nullptr;  // null: the connection routes are not served
 };
 
 void AddOperationalRoutes(http_server::Router& router, ApiDeps deps);
 void AddAccountRoutes(http_server::Router& router, ApiDeps deps);
+void AddConnectionRoutes(http_server::Router& router, ApiDeps deps);
 
 // Everything above, in one router.
 http_server::Router BuildRouter(ApiDeps deps);

@@ -37,6 +37,7 @@ http_server::Router BuildRouter(ApiDeps deps) {
     http_server::Router router;
     AddOperationalRoutes(router, deps);
     AddAccountRoutes(router, deps);
+    AddConnectionRoutes(router, deps);
     return router;
 }
 

@@ -51,8 +51,10 @@ int RunServe(const Config& config) {
     if (!rt) return Fail((rt.error()));
     if (auto f = FirstStart(**rt, config); !f) return Fail(f.error());
 
+    for (const auto& line : (*rt)->catalog_report.Lines()) spdlog::warn("app catalog: {}", line);
+    spdlog::info("app catalog: {} apps loaded", (*rt)->catalog_report.LoadedCount());
     api::Metrics metrics;
-    api::ApiDeps deps{*(*rt)->store, *(*rt)->accounts, metrics};
+    api::ApiDeps deps{*(*rt)->store, *(*rt)->accounts, metrics, (*rt)->connections.get()};
     http_server::ServerOptions options;
     options.host = config.listen_host;
     options.port = config.listen_port;

@@ -5,6 +5,7 @@
 
 #include "app/commands.hpp"
 #include "app/config.hpp"
+#include "catalog/validate_cli.hpp"
 
 using namespace switchboard;
 
@@ -60,7 +61,15 @@ int main(int argc, char** argv) {
     auto* rotate = keys->add_subcommand("rotate", "Add a new master key and re-wrap every data key (online)");
     AddCommonOptions(*rotate, raw);
 
+    auto* app_cmd = cli.add_subcommand("app", "App definitions");
+    app_cmd->require_subcommand(1);
+    auto* validate =
+        app_cmd->add_subcommand("validate", "Check app definition files; every problem with its JSON path");
+    std::vector<std::string> app_files;
+    validate->add_option("files", app_files, "App definition files (JSON)")->required();
+
     CLI11_PARSE(cli, argc, argv);
+    if (*validate) return catalog::RunAppValidate(app_files, std::cout, std::cerr);
 
     // The flag is a callback, so its environment variable is read here (flag > env).
     if (!raw.allow_private_network) {

@@ -87,6 +87,11 @@ Result<std::unique_ptr<vault::KeyRing>> LoadKeys(const Config& config, store::St
 
 }  // namespace
 
+std::string BuiltinAppsDir() {
+    if (const char* dir = std::getenv("SWITCHBOARD_BUILTIN_APPS_DIR"); dir && *dir) return dir;
+    return SWITCHBOARD_SOURCE_APPS_DIR;
+}
+
 Result<std::unique_ptr<Runtime>> OpenRuntime(const Config& config, KeyPolicy policy) {
     auto rt = std::make_unique<Runtime>();
     if (config.is_sqlite() || !config.master_key_from_env) {
@@ -103,6 +108,17 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(const Config& config, KeyPolicy pol
         rt->vault = std::make_unique<vault::Vault>(*rt->keys, rt->random);
     }
     rt->accounts = std::make_unique<accounts::AccountService>(*rt->store, rt->clock, rt->random);
+    if (rt->vault) {
+        rt->catalog = std::make_unique<catalog::Catalog>();
+        rt->catalog_report = rt->catalog->Load(BuiltinAppsDir(), config.apps_dir);
+        http_client::CurlHttpClientOptions http_options;
+        http_options.allow_private_network = config.allow_private_network;
+        rt->http = std::make_unique<http_client::CurlHttpClient>(http_options);
+        rt->verifier = std::make_unique<connections::HttpVerifier>(*rt->http, rt->clock, rt->random);
+        rt->credentials = std::make_unique<connections::CredentialStore>(*rt->store, *rt->vault);
+        rt->connections = std::make_unique<connections::ConnectionService>(*rt->store, *rt->credentials, *rt->catalog,
+                                                                           *rt->verifier, *rt->accounts, rt->clock);
+    }
     return rt;
 }
 

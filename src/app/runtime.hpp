@@ -4,8 +4,13 @@
 
 #include "accounts/account_service.hpp"
 #include "app/config.hpp"
+#include "catalog/catalog.hpp"
+#include "connections/connection_service.hpp"
+#include "connections/credential_store.hpp"
+#include "connections/http_verifier.hpp"
 #include "core/clock.hpp"
 #include "core/random.hpp"
+#include "http_client/curl_http_client.hpp"
 #include "store/store.hpp"
 #include "vault/key_ring.hpp"
 #include "vault/vault.hpp"
@@ -19,7 +24,18 @@ struct Runtime {
     std::unique_ptr<vault::KeyRing> keys;
     std::unique_ptr<vault::Vault> vault;
     std::unique_ptr<accounts::AccountService> accounts;
+    // Present when the runtime was opened with a key (everything that touches credentials needs it).
+    std::unique_ptr<catalog::Catalog> catalog;
+    catalog::LoadReport catalog_report;
+    std::unique_ptr<http_client::CurlHttpClient> http;
+    std::unique_ptr<connections::HttpVerifier> verifier;
+    std::unique_ptr<connections::CredentialStore> credentials;
+    std::unique_ptr<connections::ConnectionService> connections;
 };
+
+// The built-in app folder: SWITCHBOARD_BUILTIN_APPS_DIR, else the apps/ folder of the source tree this binary
+// was built from.
+std::string BuiltinAppsDir();
 
 enum class KeyPolicy {
     kNone,          // the command needs no master key (migrate)

@@ -1,0 +1,316 @@
+// /api/v2/connections… (Make's connections API) and /api/v2/audit. Deviations from Make: docs/api.md.
+#include <boost/json.hpp>
+#include <charconv>
+#include <set>
+
+#include "api/api.hpp"
+#include "api/handler_util.hpp"
+#include "api/json_views.hpp"
+#include "api/request_util.hpp"
+#include "core/clock.hpp"
+
+namespace switchboard::api {
+
+namespace json = boost::json;
+using accounts::Caller;
+using core::Result;
+using http_server::Request;
+using http_server::Response;
+
+namespace {
+
+json::value Time(const std::optional<std::int64_t>& ms) {
+    return ms ? json::value(core::FormatIso8601(*ms)) : json::value(nullptr);
+}
+
+json::value ParseOr(const std::string& text, json::value fallback) {
+    json::error_code ec;
+    json::value v = json::parse(text, ec);
+    return ec ? fallback : v;
+}
+
+std::string_view AccountType(const catalog::ConnectionType* type) {
+    return type && type->IsOAuth() ? "oauth" : "basic";
+}
+
+json::object ConnectionJson(const connections::ConnectionView& v) {
+    const store::Connection& c = v.row;
+    json::value metadata = ParseOr(c.metadata_json, json::object{});
+    if (metadata.is_object() && metadata.as_object().empty()) metadata = nullptr;
+    json::value scopes = ParseOr(c.scopes_json, json::array{});
+    const bool editable = v.type && std::any_of(v.type->parameters.begin(), v.type->parameters.end(),
+                                                [](const auto& p) { return p.editable; });
+    json::object o;
+    o["id"] = c.id.value();
+    o["name"] = c.name;
+    o["accountName"] = c.type;
+    o["accountLabel"] = v.type ? json::value(v.type->label) : json::value(c.type);
+    o["accountType"] = AccountType(v.type);
+    o["packageName"] = c.app;
+    o["appLabel"] = v.app ? json::value(v.app->label) : json::value(c.app);
+    o["theme"] = v.app ? json::value(v.app->theme) : json::value(nullptr);
+    o["teamId"] = c.team_id.value();
+    o["metadata"] = metadata;
+    o["uid"] = c.uid.empty() ? json::value(nullptr) : json::value(c.uid);
+    o["expire"] = Time(c.expire_at);
+    o["scopes"] = scopes;
+    o["scopesCnt"] = scopes.is_array() ? scopes.as_array().size() : 0;
+    o["editable"] = editable;
+    o["status"] = store::ConnectionStatusName(c.status);
+    o["statusMessage"] = c.status_detail.empty() ? json::value(nullptr) : json::value(c.status_detail);
+    o["lastVerified"] = Time(c.last_verified_at);
+    o["createdBy"] = c.created_by.valid() ? json::value(c.created_by.value()) : json::value(nullptr);
+    o["created"] = core::FormatIso8601(c.created_at);
+    o["updated"] = core::FormatIso8601(c.updated_at);
+    o["usedIn"] = v.used_in;
+    o["version"] = c.version;
+    return o;
+}
+
+// cols[]=a&cols[]=b keeps only those keys (cols[]=* or none: all).
+json::object SelectColumns(json::object o, const Request& req) {
+    auto cols = req.QueryAll("cols[]");
+    if (cols.empty() || std::find(cols.begin(), cols.end(), "*") != cols.end()) return o;
+    json::object out;
+    for (auto c : cols) {
+        if (auto* v = o.if_contains(c)) out[c] = *v;
+    }
+    return out;
+}
+
+Result<int> IntQuery(const Request& req, std::string_view key, int fallback, int lo, int hi) {
+    auto v = req.Query(key);
+    if (!v) return fallback;
+    int n = 0;
+    auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc() || ptr != v->data() + v->size() || n < lo || n > hi) {
+        return core::InvalidArgument(std::string(key) + " must be an integer from " + std::to_string(lo) + " to " +
+                                     std::to_string(hi));
+    }
+    return n;
+}
+
+Result<std::pair<store::ConnectionQuery, store::Page>> ListQuery(const Request& req) {
+    store::ConnectionQuery q;
+    for (auto t : req.QueryAll("type[]")) q.types.emplace_back(t);
+    for (auto t : req.QueryAll("type")) q.types.emplace_back(t);
+    auto limit = IntQuery(req, "pg[limit]", 100, 1, 10000);
+    if (!limit) return limit.error();
+    auto offset = IntQuery(req, "pg[offset]", 0, 0, 1'000'000'000);
+    if (!offset) return offset.error();
+    if (auto sort = req.Query("pg[sortBy]")) {
+        static const std::map<std::string_view, store::ConnectionSort> kSorts{
+            {"name", store::ConnectionSort::kName},
+            {"id", store::ConnectionSort::kId},
+            {"created", store::ConnectionSort::kCreated},
+            {"updated", store::ConnectionSort::kUpdated}};
+        auto it = kSorts.find(*sort);
+        if (it == kSorts.end()) return core::InvalidArgument("pg[sortBy] must be one of name, id, created, updated");
+        q.sort_by = it->second;
+    }
+    if (auto dir = req.Query("pg[sortDir]")) {
+        if (*dir != "asc" && *dir != "desc") return core::InvalidArgument("pg[sortDir] must be asc or desc");
+        q.descending = *dir == "desc";
+    }
+    return std::make_pair(q, store::Page{*limit, *offset});
+}
+
+Result<std::vector<std::string>> StringArray(const json::object& body, std::string_view key) {
+    std::vector<std::string> out;
+    const json::value* v = body.if_contains(key);
+    if (!v || v->is_null()) return out;
+    if (!v->is_array()) return core::InvalidArgument("'" + std::string(key) + "' must be an array of strings");
+    for (const auto& s : v->as_array()) {
+        if (!s.is_string()) return core::InvalidArgument("'" + std::string(key) + "' must be an array of strings");
+        out.emplace_back(s.as_string());
+    }
+    return out;
+}
+
+// Make's body: {"accountName": <display name>, "accountType": <type>, "scopes": [...], <parameters…>};
+// also {"name", "type", "scopes", "data": {…}}.
+Result<connections::CreateInput> CreateInputFrom(const json::object& body) {
+    connections::CreateInput in;
+    auto scopes = StringArray(body, "scopes");
+    if (!scopes) return scopes.error();
+    in.scopes = std::move(*scopes);
+    if (body.contains("data") || body.contains("type") || body.contains("name")) {
+        auto name = StringField(body, "name", true);
+        if (!name) return name.error();
+        auto type = StringField(body, "type", true);
+        if (!type) return type.error();
+        in.name = *name;
+        in.type = *type;
+        if (const auto* d = body.if_contains("data"); d && !d->is_null()) {
+            if (!d->is_object()) return core::InvalidArgument("'data' must be an object");
+            in.parameters = d->as_object();
+        }
+        return in;
+    }
+    auto name = StringField(body, "accountName", true);
+    if (!name) return name.error();
+    auto type = StringField(body, "accountType", true);
+    if (!type) return type.error();
+    in.name = *name;
+    in.type = *type;
+    for (const auto& [k, v] : body) {
+        if (k != "accountName" && k != "accountType" && k != "scopes") in.parameters[k] = v;
+    }
+    return in;
+}
+
+Result<core::ConnectionId> ConnId(const Request& req) {
+    auto id = PathId(req, "connectionId");
+    if (!id) return id.error();
+    return core::ConnectionId{*id};
+}
+
+}  // namespace
+
+void AddConnectionRoutes(http_server::Router& router, ApiDeps deps) {
+    auto& acc = deps.accounts;
+    auto* svc = deps.connections;
+    if (!svc) return;
+
+    router.Add("GET", "/api/v2/connections", Authed(acc, [svc](Request& req, const Caller& c) -> Result<Response> {
+                   auto team = QueryId(req, "teamId");
+                   if (!team) return team.error();
+                   auto q = ListQuery(req);
+                   if (!q) return q.error();
+                   auto list = svc->List(c, core::TeamId{*team}, q->first, q->second);
+                   if (!list) return list.error();
+                   json::array out;
+                   for (const auto& v : *list) out.push_back(SelectColumns(ConnectionJson(v), req));
+                   return JsonResponse(200, json::object{{"connections", std::move(out)}});
+               }));
+
+    router.Add("POST", "/api/v2/connections", Authed(acc, [svc](Request& req, const Caller& c) -> Result<Response> {
+                   auto team = QueryId(req, "teamId");
+                   if (!team) return team.error();
+                   auto body = ParseJsonObject(req);
+                   if (!body) return body.error();
+                   auto input = CreateInputFrom(*body);
+                   if (!input) return input.error();
+                   auto created = svc->Create(c, core::TeamId{*team}, *input);
+                   if (!created) return created.error();
+                   return JsonResponse(201, json::object{{"connection", ConnectionJson(*created)}});
+               }));
+
+    router.Add("GET", "/api/v2/connections/{connectionId}",
+               Authed(acc, [svc](Request& req, const Caller& c) -> Result<Response> {
+                   auto id = ConnId(req);
+                   if (!id) return id.error();
+                   auto v = svc->Get(c, *id);
+                   if (!v) return v.error();
+                   return JsonResponse(200, json::object{{"connection", SelectColumns(ConnectionJson(*v), req)}});
+               }));
+
+    router.Add("PATCH", "/api/v2/connections/{connectionId}",
+               Authed(acc, [svc](Request& req, const Caller& c) -> Result<Response> {
+                   auto id = ConnId(req);
+                   if (!id) return id.error();
+                   auto body = ParseJsonObject(req);
+                   if (!body) return body.error();
+                   auto name = StringField(*body, "name", true);
+                   if (!name) return name.error();
+                   auto v = svc->Rename(c, *id, *name);
+                   if (!v) return v.error();
+                   return JsonResponse(200, json::object{{"connection", ConnectionJson(*v)}, {"newName", *name}});
+               }));
+
+    router.Add("GET", "/api/v2/connections/{connectionId}/editable-data-schema",
+               Authed(acc, [svc](Request& req, const Caller& c) -> Result<Response> {
+                   auto id = ConnId(req);
+                   if (!id) return id.error();
+                   auto fields = svc->EditableData(c, *id);
+                   if (!fields) return fields.error();
+                   json::array out;
+                   for (const auto& f : *fields) {
+                       const auto& p = *f.parameter;
+                       json::object o{{"name", p.name},         {"type", catalog::ToString(p.type)},
+                                      {"label", p.label},       {"help", p.help},
+                                      {"required", p.required}, {"advanced", p.advanced},
+                                      {"secret", p.IsSecret()}, {"value", f.value}};
+                       if (!p.options.empty()) {
+                           json::array opts;
+                           for (const auto& opt : p.options)
+                               opts.push_back({{"label", opt.label}, {"value", opt.value}});
+                           o["options"] = std::move(opts);
+                       }
+                       out.push_back(std::move(o));
+                   }
+                   return JsonResponse(200, json::object{{"editableParameters", std::move(out)}});
+               }));
+
+    router.Add("POST", "/api/v2/connections/{connectionId}/set-data",
+               Authed(acc, [svc](Request& req, const Caller& c) -> Result<Response> {
+                   auto id = ConnId(req);
+                   if (!id) return id.error();
+                   auto body = ParseJsonObject(req);
+                   if (!body) return body.error();
+                   auto v = svc->SetData(c, *id, *body);
+                   if (!v) return v.error();
+                   return JsonResponse(200, json::object{{"changed", true}, {"connection", ConnectionJson(*v)}});
+               }));
+
+    router.Add("POST", "/api/v2/connections/{connectionId}/test",
+               Authed(acc, [svc](Request& req, const Caller& c) -> Result<Response> {
+                   auto id = ConnId(req);
+                   if (!id) return id.error();
+                   auto r = svc->Test(c, *id);
+                   if (!r) return r.error();
+                   json::object out{{"verified", r->verified}, {"connection", ConnectionJson(r->connection)}};
+                   if (!r->message.empty()) out["message"] = r->message;
+                   return JsonResponse(200, out);
+               }));
+
+    router.Add("POST", "/api/v2/connections/{connectionId}/scoped",
+               Authed(acc, [svc](Request& req, const Caller& c) -> Result<Response> {
+                   auto id = ConnId(req);
+                   if (!id) return id.error();
+                   auto body = ParseJsonObject(req);
+                   if (!body) return body.error();
+                   auto scopes = StringArray(*body, "scope");
+                   if (!scopes) return scopes.error();
+                   auto scoped = svc->Scoped(c, *id, *scopes);
+                   if (!scoped) return scoped.error();
+                   return JsonResponse(200, json::object{{"connection", json::object{{"scoped", *scoped}}}});
+               }));
+
+    router.Add("DELETE", "/api/v2/connections/{connectionId}",
+               Authed(acc, [svc](Request& req, const Caller& c) -> Result<Response> {
+                   auto id = ConnId(req);
+                   if (!id) return id.error();
+                   const bool confirmed = req.Query("confirmed").value_or("") == "true";
+                   if (auto r = svc->Delete(c, *id, confirmed); !r) return r.error();
+                   return JsonResponse(200, json::object{{"connection", id->value()}});
+               }));
+
+    router.Add("GET", "/api/v2/audit",
+               Authed(acc, [&acc, &store = deps.store](Request& req, const Caller& c) -> Result<Response> {
+                   auto team = QueryId(req, "teamId");
+                   if (!team) return team.error();
+                   if (auto a = acc.Authorize(c, core::TeamId{*team}, accounts::Permission::kRead); !a) {
+                       return a.error();
+                   }
+                   auto limit = IntQuery(req, "pg[limit]", 100, 1, 10000);
+                   if (!limit) return limit.error();
+                   auto offset = IntQuery(req, "pg[offset]", 0, 0, 1'000'000'000);
+                   if (!offset) return offset.error();
+                   auto events = store.ListAudit(core::TeamId{*team}, store::Page{*limit, *offset});
+                   if (!events) return events.error();
+                   json::array out;
+                   for (const auto& e : *events) {
+                       out.push_back({{"id", e.id},
+                                      {"teamId", e.team_id.value()},
+                                      {"userId", e.user_id.valid() ? json::value(e.user_id.value()) : nullptr},
+                                      {"action", e.action},
+                                      {"target", e.target},
+                                      {"detail", ParseOr(e.detail_json, json::object{})},
+                                      {"created", core::FormatIso8601(e.created_at)}});
+                   }
+                   return JsonResponse(200, json::object{{"auditEvents", std::move(out)}});
+               }));
+}
+
+}  // namespace switchboard::api

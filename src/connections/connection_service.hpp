@@ -1,0 +1,99 @@
+#pragma once
+// The connection service: everything a team does with its connections, with authorization first.
+//
+// Rules it keeps (see docs/connections.md):
+// - Secrets are write-only: no method returns a secret value; edit forms get non-secret values only.
+// - Create and set-data validate every field, run the type's verify request when it has one, and store nothing
+//   when either fails (400 with the reason).
+// - Set-data replaces the whole credential set in one statement (version + 1); readers see old or new.
+// - Delete refuses while scenarios use the connection unless confirmed, and lists them.
+// - Another team's connection reads as not found (404), whatever the call.
+#include <boost/json/object.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "accounts/account_service.hpp"
+#include "catalog/catalog.hpp"
+#include "connections/credential_store.hpp"
+#include "connections/verifier.hpp"
+#include "core/clock.hpp"
+#include "store/store.hpp"
+
+namespace switchboard::connections {
+
+struct ConnectionView {
+    store::Connection row;
+    const catalog::App* app = nullptr;              // null when the app is no longer in the catalog
+    const catalog::ConnectionType* type = nullptr;  // likewise
+    int used_in = 0;                                // scenarios using it
+};
+
+struct CreateInput {
+    std::string name;
+    std::string type;                 // connection type name (Make's accountType)
+    std::vector<std::string> scopes;  // extra scopes asked for at creation
+    boost::json::object parameters;
+};
+
+struct EditableField {
+    const catalog::Parameter* parameter = nullptr;
+    boost::json::value value;  // current value for non-secret fields; null for secrets
+};
+
+struct TestResult {
+    bool verified = false;
+    std::string message;
+    ConnectionView connection;
+};
+
+class ConnectionService {
+  public:
+    ConnectionService(store::Store& store, CredentialStore& credentials, const catalog::Catalog& catalog,
+                      Verifier& verifier, accounts::AccountService& accounts, const core::Clock& clock)
+        : store_(store),
+          credentials_(credentials),
+          catalog_(catalog),
+          verifier_(verifier),
+          accounts_(accounts),
+          clock_(clock) {}
+
+    core::Result<std::vector<ConnectionView>> List(const accounts::Caller& caller, core::TeamId team,
+                                                   const store::ConnectionQuery& query, const store::Page& page);
+    core::Result<ConnectionView> Get(const accounts::Caller& caller, core::ConnectionId id);
+    core::Result<ConnectionView> Create(const accounts::Caller& caller, core::TeamId team, const CreateInput& input);
+    core::Result<ConnectionView> Rename(const accounts::Caller& caller, core::ConnectionId id, const std::string& name);
+    core::Result<std::vector<EditableField>> EditableData(const accounts::Caller& caller, core::ConnectionId id);
+    // Full replace: a field left out becomes empty (or its default); non-editable fields keep their value.
+    core::Result<ConnectionView> SetData(const accounts::Caller& caller, core::ConnectionId id,
+                                         const boost::json::object& parameters);
+    core::Result<TestResult> Test(const accounts::Caller& caller, core::ConnectionId id);
+    core::Result<bool> Scoped(const accounts::Caller& caller, core::ConnectionId id,
+                              const std::vector<std::string>& scopes);
+    // kConflict listing the scenarios (suberrors) when any use it and !confirmed.
+    core::Result<void> Delete(const accounts::Caller& caller, core::ConnectionId id, bool confirmed);
+
+    // Sealed credential set layout: {"parameters": {...}, "data": {...}}.
+    static std::string CredentialJson(const boost::json::object& parameters, const boost::json::object& data);
+
+  private:
+    // The row when the caller may act on it with p; another team's row is kNotFound.
+    core::Result<store::Connection> Load(const accounts::Caller& caller, core::ConnectionId id, accounts::Permission p);
+    ConnectionView View(store::Connection row, int used_in = 0) const;
+    core::Result<const catalog::ConnectionType*> TypeOf(const store::Connection& row) const;
+    void Audit(const accounts::Caller& caller, const store::Connection& c, std::string action,
+               boost::json::object detail = {});
+
+    store::Store& store_;
+    CredentialStore& credentials_;
+    const catalog::Catalog& catalog_;
+    Verifier& verifier_;
+    accounts::AccountService& accounts_;
+    const core::Clock& clock_;
+};
+
+// Connection names: 1..128 characters, not only whitespace.
+core::Result<void> ValidateConnectionName(const std::string& name);
+
+}  // namespace switchboard::connections
