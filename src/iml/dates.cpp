@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdlib>
 #include <vector>
 
@@ -35,13 +36,14 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 }
 
 void AppendPadded(std::string& out, std::int64_t value, int width) {
-    if (value < 0) {
-        out.push_back('-');
-        value = -value;
-    }
-    std::string digits = std::to_string(value);
-    if (static_cast<int>(digits.size()) < width) out.append(static_cast<std::size_t>(width) - digits.size(), '0');
-    out += digits;
+    char buf[24];
+    const bool negative = value < 0;
+    const std::uint64_t magnitude =
+        negative ? 0 - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
+    const auto r = std::to_chars(buf, buf + sizeof buf, magnitude);
+    if (negative) out.push_back('-');
+    for (auto n = r.ptr - buf; n < width; ++n) out.push_back('0');
+    out.append(buf, r.ptr);
 }
 
 std::string_view OrdinalSuffix(std::int64_t n) {
@@ -144,93 +146,91 @@ struct Token {
     std::string_view text;  // the literal, or the token as written
 };
 
-struct TokenSpelling {
-    std::string_view spelling;
-    Tok kind;
-};
-
-// Longest spellings first so that "MMMM" wins over "MM".
-constexpr TokenSpelling kSpellings[] = {
-    {"YYYY", Tok::kYear4},
-    {"GGGG", Tok::kIsoWeekYear4},
-    {"gggg", Tok::kWeekYear4},
-    {"MMMM", Tok::kMonthName},
-    {"DDDD", Tok::kDayOfYear3},
-    {"dddd", Tok::kWeekdayName},
-    {"MMM", Tok::kMonthShort},
-    {"DDD", Tok::kDayOfYear},
-    {"ddd", Tok::kWeekdayShort},
-    {"YY", Tok::kYear2},
-    {"GG", Tok::kIsoWeekYear2},
-    {"gg", Tok::kWeekYear2},
-    {"MM", Tok::kMonth2},
-    {"Mo", Tok::kMonthOrdinal},
-    {"DD", Tok::kDay2},
-    {"Do", Tok::kDayOrdinal},
-    {"dd", Tok::kWeekdayMin},
-    {"ww", Tok::kWeek2},
-    {"WW", Tok::kIsoWeek2},
-    {"HH", Tok::kHour24Pad},
-    {"hh", Tok::kHour12Pad},
-    {"kk", Tok::kHour1To24Pad},
-    {"mm", Tok::kMinutePad},
-    {"ss", Tok::kSecondPad},
-    {"ZZ", Tok::kOffset},
-    {"Y", Tok::kYear},
-    {"Q", Tok::kQuarter},
-    {"M", Tok::kMonth},
-    {"D", Tok::kDay},
-    {"d", Tok::kWeekday},
-    {"e", Tok::kWeekday},
-    {"E", Tok::kIsoWeekday},
-    {"w", Tok::kWeek},
-    {"W", Tok::kIsoWeek},
-    {"H", Tok::kHour24},
-    {"h", Tok::kHour12},
-    {"k", Tok::kHour1To24},
-    {"m", Tok::kMinute},
-    {"s", Tok::kSecond},
-    {"A", Tok::kAmPmUpper},
-    {"a", Tok::kAmPmLower},
-    {"Z", Tok::kOffsetColon},
-    {"X", Tok::kUnixSeconds},
-    {"x", Tok::kUnixMillis},
-};
-
-std::vector<Token> Tokenize(std::string_view format) {
-    std::vector<Token> tokens;
-    std::size_t i = 0;
-    while (i < format.size()) {
-        if (format[i] == '[') {
-            const std::size_t close = format.find(']', i + 1);
-            if (close != std::string_view::npos) {
-                tokens.push_back({Tok::kLiteral, format.substr(i + 1, close - i - 1)});
-                i = close + 1;
-                continue;
-            }
+// The next token of a moment.js format at `pos` (advanced past it). Longer spellings win ("MMMM" over "MM").
+Token NextToken(std::string_view format, std::size_t& pos) {
+    const char c = format[pos];
+    std::size_t run = 1;
+    while (pos + run < format.size() && format[pos + run] == c && run < 4) ++run;
+    const bool ordinal = run == 1 && pos + 1 < format.size() && format[pos + 1] == 'o';
+    auto take = [&](Tok kind, std::size_t length) {
+        Token t{kind, format.substr(pos, length)};
+        pos += length;
+        return t;
+    };
+    switch (c) {
+        case '[': {
+            const std::size_t close = format.find(']', pos + 1);
+            if (close == std::string_view::npos) break;
+            Token t{Tok::kLiteral, format.substr(pos + 1, close - pos - 1)};
+            pos = close + 1;
+            return t;
         }
-        if (format[i] == 'S') {
-            std::size_t j = i;
-            while (j < format.size() && format[j] == 'S') ++j;
-            tokens.push_back({Tok::kFraction, format.substr(i, j - i)});
-            i = j;
-            continue;
+        case 'S': {
+            std::size_t end = pos;
+            while (end < format.size() && format[end] == 'S') ++end;
+            return take(Tok::kFraction, end - pos);
         }
-        bool matched = false;
-        for (const auto& s : kSpellings) {
-            if (format.substr(i, s.spelling.size()) == s.spelling) {
-                tokens.push_back({s.kind, s.spelling});
-                i += s.spelling.size();
-                matched = true;
-                break;
-            }
-        }
-        if (!matched) {
-            tokens.push_back({Tok::kLiteral, format.substr(i, 1)});
-            ++i;
-        }
+        case 'Y':
+            return run == 4 ? take(Tok::kYear4, 4) : run >= 2 ? take(Tok::kYear2, 2) : take(Tok::kYear, 1);
+        case 'G':
+            if (run == 4) return take(Tok::kIsoWeekYear4, 4);
+            if (run >= 2) return take(Tok::kIsoWeekYear2, 2);
+            break;
+        case 'g':
+            if (run == 4) return take(Tok::kWeekYear4, 4);
+            if (run >= 2) return take(Tok::kWeekYear2, 2);
+            break;
+        case 'M':
+            if (ordinal) return take(Tok::kMonthOrdinal, 2);
+            return run == 4   ? take(Tok::kMonthName, 4)
+                   : run == 3 ? take(Tok::kMonthShort, 3)
+                   : run == 2 ? take(Tok::kMonth2, 2)
+                              : take(Tok::kMonth, 1);
+        case 'D':
+            if (ordinal) return take(Tok::kDayOrdinal, 2);
+            return run == 4   ? take(Tok::kDayOfYear3, 4)
+                   : run == 3 ? take(Tok::kDayOfYear, 3)
+                   : run == 2 ? take(Tok::kDay2, 2)
+                              : take(Tok::kDay, 1);
+        case 'd':
+            return run == 4   ? take(Tok::kWeekdayName, 4)
+                   : run == 3 ? take(Tok::kWeekdayShort, 3)
+                   : run == 2 ? take(Tok::kWeekdayMin, 2)
+                              : take(Tok::kWeekday, 1);
+        case 'e':
+            return take(Tok::kWeekday, 1);
+        case 'E':
+            return take(Tok::kIsoWeekday, 1);
+        case 'w':
+            return run >= 2 ? take(Tok::kWeek2, 2) : take(Tok::kWeek, 1);
+        case 'W':
+            return run >= 2 ? take(Tok::kIsoWeek2, 2) : take(Tok::kIsoWeek, 1);
+        case 'H':
+            return run >= 2 ? take(Tok::kHour24Pad, 2) : take(Tok::kHour24, 1);
+        case 'h':
+            return run >= 2 ? take(Tok::kHour12Pad, 2) : take(Tok::kHour12, 1);
+        case 'k':
+            return run >= 2 ? take(Tok::kHour1To24Pad, 2) : take(Tok::kHour1To24, 1);
+        case 'm':
+            return run >= 2 ? take(Tok::kMinutePad, 2) : take(Tok::kMinute, 1);
+        case 's':
+            return run >= 2 ? take(Tok::kSecondPad, 2) : take(Tok::kSecond, 1);
+        case 'Z':
+            return run >= 2 ? take(Tok::kOffset, 2) : take(Tok::kOffsetColon, 1);
+        case 'Q':
+            return take(Tok::kQuarter, 1);
+        case 'A':
+            return take(Tok::kAmPmUpper, 1);
+        case 'a':
+            return take(Tok::kAmPmLower, 1);
+        case 'X':
+            return take(Tok::kUnixSeconds, 1);
+        case 'x':
+            return take(Tok::kUnixMillis, 1);
+        default:
+            break;
     }
-    return tokens;
+    return take(Tok::kLiteral, 1);
 }
 
 struct WeekOfYear {
@@ -559,7 +559,8 @@ core::Result<std::string> FormatDate(std::int64_t millis, std::string_view forma
     const Fields f = BreakDown(millis, tz);
     std::string out;
     out.reserve(format.size() + 16);
-    for (const Token& t : Tokenize(format)) {
+    for (std::size_t pos = 0; pos < format.size();) {
+        const Token t = NextToken(format, pos);
         switch (t.kind) {
             case Tok::kLiteral:
                 out += t.text;
@@ -709,7 +710,8 @@ core::Result<std::int64_t> ParseDateWithFormat(std::string_view text, std::strin
     std::optional<std::int32_t> offset;
     std::optional<bool> pm;
     Scanner s(text);
-    for (const Token& t : Tokenize(format)) {
+    for (std::size_t pos = 0; pos < format.size();) {
+        const Token t = NextToken(format, pos);
         if (t.kind == Tok::kLiteral) {
             for (char c : t.text) {
                 if (c == ' ') {

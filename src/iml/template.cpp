@@ -86,9 +86,11 @@ struct ValueTemplate::Node {
     Kind kind = Kind::kConstant;
     json::value constant;                        // kConstant: a subtree without templates
     std::shared_ptr<const Template::Impl> text;  // kTemplate
-    std::string path;                            // where this template sits, for errors ("headers.authorization")
-    std::vector<Node> items;                     // kArray
-    std::vector<std::pair<std::string, Node>> members;  // kObject
+    std::string path;                            // where this sits, for errors ("headers.authorization")
+    std::vector<Node> items;                     // kArray elements, kObject values
+    std::vector<std::string> keys;               // kObject: literal keys
+    std::vector<std::shared_ptr<const Template::Impl>> key_templates;  // kObject: templated keys, or null
+    std::vector<bool> spreads;                                         // kObject: the entry is a "{{...}}" spread
 };
 
 namespace {
@@ -103,7 +105,19 @@ core::Error WithPath(const std::string& path, const core::Error& e) {
     return core::InvalidArgument(path + ": " + e.detail);
 }
 
-core::Result<ValueTemplate::Node> CompileNode(const json::value& spec, const std::string& path, int depth) {
+constexpr std::string_view kSpreadKey = "{{...}}";
+
+core::Result<std::shared_ptr<const Template::Impl>> CompileText(std::string_view text, const std::string& path) {
+    auto parts = ParseTemplate(text);
+    if (!parts) return WithPath(path, parts.error());
+    auto impl = std::make_shared<Template::Impl>();
+    impl->source = std::string(text);
+    impl->parts = std::move(*parts);
+    return std::shared_ptr<const Template::Impl>(std::move(impl));
+}
+
+core::Result<ValueTemplate::Node> CompileNode(const json::value& spec, const std::string& path, int depth,
+                                              const ValueTemplate::Options& options) {
     using Node = ValueTemplate::Node;
     if (depth > kMaxNestingDepth) {
         return core::InvalidArgument((path.empty() ? "" : path + ": ") + "value nested too deeply (limit " +
@@ -118,13 +132,10 @@ core::Result<ValueTemplate::Node> CompileNode(const json::value& spec, const std
                 node.constant = spec;
                 return node;
             }
-            auto parts = ParseTemplate(s);
-            if (!parts) return WithPath(path, parts.error());
-            auto impl = std::make_shared<Template::Impl>();
-            impl->source = std::string(s);
-            impl->parts = std::move(*parts);
+            auto text = CompileText(s, path);
+            if (!text) return text.error();
             node.kind = Node::Kind::kTemplate;
-            node.text = std::move(impl);
+            node.text = std::move(*text);
             return node;
         }
         case json::kind::array: {
@@ -132,7 +143,7 @@ core::Result<ValueTemplate::Node> CompileNode(const json::value& spec, const std
             bool constant = true;
             const auto& a = spec.get_array();
             for (std::size_t i = 0; i < a.size(); ++i) {
-                auto item = CompileNode(a[i], path + "[" + std::to_string(i + 1) + "]", depth + 1);
+                auto item = CompileNode(a[i], path + "[" + std::to_string(i + 1) + "]", depth + 1, options);
                 if (!item) return item.error();
                 constant = constant && item->kind == Node::Kind::kConstant;
                 node.items.push_back(std::move(*item));
@@ -147,10 +158,22 @@ core::Result<ValueTemplate::Node> CompileNode(const json::value& spec, const std
             node.kind = Node::Kind::kObject;
             bool constant = true;
             for (const auto& kv : spec.get_object()) {
-                auto member = CompileNode(kv.value(), ChildPath(path, kv.key()), depth + 1);
+                const std::string_view key = kv.key();
+                const std::string child_path = ChildPath(path, key);
+                const bool spread = options.spread_key && key == kSpreadKey;
+                std::shared_ptr<const Template::Impl> key_template;
+                if (!spread && options.template_keys && key.find("{{") != std::string_view::npos) {
+                    auto compiled = CompileText(key, child_path);
+                    if (!compiled) return compiled.error();
+                    key_template = std::move(*compiled);
+                }
+                auto member = CompileNode(kv.value(), child_path, depth + 1, options);
                 if (!member) return member.error();
-                constant = constant && member->kind == Node::Kind::kConstant;
-                node.members.emplace_back(std::string(kv.key()), std::move(*member));
+                constant = constant && member->kind == Node::Kind::kConstant && !spread && !key_template;
+                node.keys.emplace_back(key);
+                node.key_templates.push_back(std::move(key_template));
+                node.spreads.push_back(spread);
+                node.items.push_back(std::move(*member));
             }
             if (constant) {
                 node = Node{};
@@ -186,11 +209,27 @@ core::Result<json::value> RenderNode(const ValueTemplate::Node& node, const Cont
         }
         case Node::Kind::kObject: {
             json::object out;
-            out.reserve(node.members.size());
-            for (const auto& [key, member] : node.members) {
-                auto v = RenderNode(member, ctx, budget);
+            out.reserve(node.items.size());
+            for (std::size_t i = 0; i < node.items.size(); ++i) {
+                auto v = RenderNode(node.items[i], ctx, budget);
                 if (!v) return v.error();
-                out.emplace(key, std::move(*v));
+                if (node.spreads[i]) {
+                    if (v->is_null()) continue;
+                    if (!v->is_object()) {
+                        return core::InvalidArgument(ChildPath(node.path, node.keys[i]) +
+                                                     ": the {{...}} entry must yield an object");
+                    }
+                    for (auto& kv : v->get_object()) out[kv.key()] = std::move(kv.value());
+                    continue;
+                }
+                if (!node.key_templates[i]) {
+                    out[node.keys[i]] = std::move(*v);
+                    continue;
+                }
+                Evaluator eval(ctx, node.key_templates[i]->source, budget);
+                auto key = node.key_templates[i]->RenderText(eval, budget);
+                if (!key) return WithPath(ChildPath(node.path, node.keys[i]), key.error());
+                if (!key->empty()) out[*key] = std::move(*v);
             }
             return json::value(std::move(out));
         }
@@ -200,8 +239,8 @@ core::Result<json::value> RenderNode(const ValueTemplate::Node& node, const Cont
 
 }  // namespace
 
-core::Result<ValueTemplate> ValueTemplate::Compile(const json::value& spec) {
-    auto root = CompileNode(spec, "", 0);
+core::Result<ValueTemplate> ValueTemplate::Compile(const json::value& spec, const Options& options) {
+    auto root = CompileNode(spec, "", 0, options);
     if (!root) return root.error();
     return ValueTemplate(std::make_shared<const Node>(std::move(*root)));
 }
@@ -211,8 +250,9 @@ core::Result<json::value> ValueTemplate::Render(const Context& ctx) const {
     return RenderNode(*root_, ctx, budget);
 }
 
-core::Result<json::value> RenderValue(const json::value& spec, const Context& ctx) {
-    auto compiled = ValueTemplate::Compile(spec);
+core::Result<json::value> RenderValue(const json::value& spec, const Context& ctx,
+                                      const ValueTemplate::Options& options) {
+    auto compiled = ValueTemplate::Compile(spec, options);
     if (!compiled) return compiled.error();
     return compiled->Render(ctx);
 }

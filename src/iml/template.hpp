@@ -67,10 +67,20 @@ class Template {
 };
 
 // A JSON value whose strings are templates (an app definition's url, headers, qs, body, ...), compiled once.
-// Object keys are literal. Errors name the path: "headers.authorization: column 9: ...".
+// Non-string values are kept as they are. Errors name the path: "headers.authorization: column 9: ...".
 class ValueTemplate {
   public:
-    static core::Result<ValueTemplate> Compile(const boost::json::value& spec);
+    struct Options {
+        // Object keys holding {{...}} are templates too, rendered as text; an entry whose key renders empty is
+        // left out (docs/apps.md: templated header and qs names).
+        bool template_keys = false;
+        // The key "{{...}}" merges the object its value yields into the surrounding object; keys written after
+        // it win, a null adds nothing, anything else is an error (Make's universal-module spread).
+        bool spread_key = false;
+    };
+
+    static core::Result<ValueTemplate> Compile(const boost::json::value& spec) { return Compile(spec, Options{}); }
+    static core::Result<ValueTemplate> Compile(const boost::json::value& spec, const Options& options);
     core::Result<boost::json::value> Render(const Context& ctx) const;
 
     struct Node;
@@ -81,7 +91,8 @@ class ValueTemplate {
 };
 
 // One-shot conveniences (parse + render); prefer Template / ValueTemplate for anything rendered repeatedly.
-core::Result<boost::json::value> RenderValue(const boost::json::value& spec, const Context& ctx);
+core::Result<boost::json::value> RenderValue(const boost::json::value& spec, const Context& ctx,
+                                             const ValueTemplate::Options& options = {});
 core::Result<std::string> RenderString(std::string_view text, const Context& ctx);
 
 }  // namespace switchboard::iml

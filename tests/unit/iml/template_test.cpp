@@ -271,6 +271,37 @@ TEST_F(TemplateTest, ValueTemplateErrorsNameThePath) {
     EXPECT_NE(ValueTemplate::Compile(deep).error().detail.find("value nested too deeply"), std::string::npos);
 }
 
+TEST_F(TemplateTest, ValueTemplateSpreadKeyAndTemplatedKeysAreOptIn) {
+    root_["parameters"].as_object()["headers"] =
+        json::parse(R"([{"key": "X-A", "value": "1"}, {"key": "X-B", "value": "2"}])");
+    root_["parameters"].as_object()["in"] = "header";
+    const json::value spec = json::parse(R"({
+        "{{...}}": "{{toCollection(parameters.headers, 'key', 'value')}}",
+        "X-B": "mine",
+        "{{if(parameters.in == 'header', 'X-Key', '')}}": "{{parameters.apiKey}}",
+        "{{if(parameters.in == 'query', 'key', '')}}": "{{parameters.apiKey}}"
+    })");
+    ValueTemplate::Options options;
+    options.spread_key = true;
+    options.template_keys = true;
+    auto rendered = RenderValue(spec, ctx_, options);
+    ASSERT_TRUE(rendered) << rendered.error().detail;
+    EXPECT_EQ(*rendered, json::parse(R"({"X-A": "1", "X-B": "mine", "X-Key": "k-1"})"));
+
+    // Without the options keys are literal, and "{{...}}" is just a key.
+    auto literal = RenderValue(json::parse(R"({"{{...}}": "{{1.count}}", "{{a}}": 1})"), ctx_);
+    ASSERT_TRUE(literal) << literal.error().detail;
+    EXPECT_EQ(*literal, json::parse(R"({"{{...}}": 41, "{{a}}": 1})"));
+
+    auto not_object = RenderValue(json::parse(R"({"h": {"{{...}}": "{{1.count}}"}})"), ctx_, options);
+    ASSERT_FALSE(not_object);
+    EXPECT_EQ(not_object.error().detail, "h.{{...}}: the {{...}} entry must yield an object");
+    EXPECT_TRUE(RenderValue(json::parse(R"({"{{...}}": "{{1.missing}}"})"), ctx_, options)->as_object().empty());
+    auto bad_key = ValueTemplate::Compile(json::parse(R"({"q": {"{{lower(}}": 1}})"), options);
+    ASSERT_FALSE(bad_key);
+    EXPECT_EQ(bad_key.error().detail, "q.{{lower(}}: column 9: expected an expression but found '}}'");
+}
+
 TEST_F(TemplateTest, ValueTemplateSharesOneBudget) {
     ctx_.limits.max_output_bytes = 100;
     json::array many;
