@@ -95,6 +95,25 @@ const std::vector<Migration> kMigrations = {
 
          "CREATE INDEX audit_events_team ON audit_events (team_id, id)",
      }},
+    {2,
+     "oauth consent state",
+     {
+         // One row per consent window in flight: single use (deleted when consumed), expiring, bound to the
+         // team, the user and the pending connection. Only the SHA-256 of the state is stored; the PKCE
+         // verifier is sealed by the vault.
+         "CREATE TABLE oauth_states ("
+         " state_hash TEXT PRIMARY KEY,"
+         " team_id BIGINT NOT NULL REFERENCES teams (id) ON DELETE CASCADE,"
+         " user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+         " connection_id BIGINT NOT NULL REFERENCES connections (id) ON DELETE CASCADE,"
+         " app TEXT NOT NULL,"
+         " sealed_verifier TEXT NOT NULL,"
+         " scopes_json TEXT NOT NULL,"
+         " purpose TEXT NOT NULL,"
+         " created_at BIGINT NOT NULL,"
+         " expires_at BIGINT NOT NULL)",
+         "CREATE INDEX oauth_states_expiry ON oauth_states (expires_at)",
+     }},
 };
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {

@@ -97,6 +97,20 @@ struct ConnectionUsage {
     bool scheduled = false;
 };
 
+// A consent window in flight (see migration 2).
+struct OAuthState {
+    std::string state_hash;  // hex SHA-256 of the state sent to the provider
+    core::TeamId team_id;
+    core::UserId user_id;
+    core::ConnectionId connection_id;
+    std::string app;
+    std::string sealed_verifier;     // the PKCE verifier (and nonce data), sealed; "" when PKCE is off
+    std::string scopes_json = "[]";  // the scopes requested
+    std::string purpose;             // "create" or "reauthorize"
+    std::int64_t created_at = 0;
+    std::int64_t expires_at = 0;
+};
+
 enum class ConnectionSort { kName, kId, kCreated, kUpdated };
 struct ConnectionQuery {
     std::vector<std::string> types;  // accountName filter (connection type names); empty = all

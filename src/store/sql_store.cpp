@@ -556,6 +556,49 @@ class SqlStore final : public Store {
         return r->affected > 0;
     }
 
+    // ---- oauth consent state ----
+
+    core::Result<void> CreateOAuthState(const OAuthState& st) override {
+        auto scopes = CheckJson(st.scopes_json, "scopes_json", true);
+        if (!scopes) return scopes.error();
+        auto r = db_->Exec(
+            "INSERT INTO oauth_states (state_hash, team_id, user_id, connection_id, app, sealed_verifier, scopes_json,"
+            " purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            {st.state_hash, st.team_id.value(), st.user_id.value(), st.connection_id.value(), st.app,
+             st.sealed_verifier, *scopes, st.purpose, st.created_at ? st.created_at : clock_.NowMillis(),
+             st.expires_at});
+        if (!r) return r.error();
+        return {};
+    }
+
+    core::Result<OAuthState> ConsumeOAuthState(const std::string& state_hash) override {
+        auto r = db_->Exec(
+            "DELETE FROM oauth_states WHERE state_hash = $1 RETURNING state_hash, team_id, user_id, connection_id, app,"
+            " sealed_verifier, scopes_json, purpose, created_at, expires_at",
+            {state_hash});
+        if (!r) return r.error();
+        if (r->rows.empty()) return core::NotFound("unknown or already used OAuth state");
+        const Row& row = r->rows[0];
+        OAuthState st;
+        st.state_hash = row.Text(0);
+        st.team_id = core::TeamId(row.Int(1));
+        st.user_id = core::UserId(row.Int(2));
+        st.connection_id = core::ConnectionId(row.Int(3));
+        st.app = row.Text(4);
+        st.sealed_verifier = row.Text(5);
+        st.scopes_json = row.Text(6);
+        st.purpose = row.Text(7);
+        st.created_at = row.Int(8);
+        st.expires_at = row.Int(9);
+        return st;
+    }
+
+    core::Result<std::int64_t> DeleteExpiredOAuthStates(std::int64_t now_ms) override {
+        auto r = db_->Exec("DELETE FROM oauth_states WHERE expires_at < $1", {now_ms});
+        if (!r) return r.error();
+        return r->affected;
+    }
+
     // ---- usage index ----
 
     core::Result<void> UpsertConnectionUsage(const ConnectionUsage& u) override {

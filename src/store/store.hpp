@@ -98,6 +98,13 @@ class Store {
     // connection id → number of scenarios using it, for every connection of the team that has any.
     virtual core::Result<std::map<std::int64_t, int>> CountConnectionUsage(core::TeamId team) = 0;
 
+    // OAuth consent state: stored on authorize, consumed (deleted) exactly once by the callback.
+    virtual core::Result<void> CreateOAuthState(const OAuthState& state) = 0;
+    // Deletes and returns the row; kNotFound when there is none (never issued, already used, or swept). The
+    // caller checks expires_at.
+    virtual core::Result<OAuthState> ConsumeOAuthState(const std::string& state_hash) = 0;
+    virtual core::Result<std::int64_t> DeleteExpiredOAuthStates(std::int64_t now_ms) = 0;
+
     // Audit.
     virtual core::Result<void> AppendAudit(const AuditEvent& e) = 0;
     virtual core::Result<std::vector<AuditEvent>> ListAudit(core::TeamId team, const Page& page) = 0;

@@ -620,6 +620,42 @@ TEST_P(StoreTest, UsageIndexListsCountsAndCascades) {
     EXPECT_EQ(Must(store_->CountConnectionUsage(team.id)).size(), 0u);
 }
 
+TEST_P(StoreTest, OAuthStateIsSingleUseAndSwept) {
+    const Team team = Must(store_->CreateTeam("T"));
+    const User user = Must(store_->CreateUser("u@example.com", "U"));
+    const Connection c = Must(store_->CreateConnection(NewConnection(team.id, "pending")));
+    OAuthState st;
+    st.state_hash = "abc";
+    st.team_id = team.id;
+    st.user_id = user.id;
+    st.connection_id = c.id;
+    st.app = "google";
+    st.sealed_verifier = "sealed";
+    st.scopes_json = R"(["email"])";
+    st.purpose = "create";
+    st.expires_at = clock_.NowMillis() + 600'000;
+    Must(store_->CreateOAuthState(st));
+    EXPECT_TRUE(IsError(store_->CreateOAuthState(st), Errc::kConflict));
+    const OAuthState got = Must(store_->ConsumeOAuthState("abc"));
+    EXPECT_EQ(got.connection_id, c.id);
+    EXPECT_EQ(got.user_id, user.id);
+    EXPECT_EQ(got.sealed_verifier, "sealed");
+    EXPECT_EQ(got.scopes_json, R"(["email"])");
+    EXPECT_TRUE(IsError(store_->ConsumeOAuthState("abc"), Errc::kNotFound));  // single use
+
+    st.state_hash = "old";
+    st.expires_at = clock_.NowMillis() - 1;
+    Must(store_->CreateOAuthState(st));
+    st.state_hash = "fresh";
+    st.expires_at = clock_.NowMillis() + 1000;
+    Must(store_->CreateOAuthState(st));
+    EXPECT_EQ(Must(store_->DeleteExpiredOAuthStates(clock_.NowMillis())), 1);
+    EXPECT_TRUE(IsError(store_->ConsumeOAuthState("old"), Errc::kNotFound));
+    // Deleting the pending connection removes its state too.
+    Must(store_->DeleteConnection(team.id, c.id));
+    EXPECT_TRUE(IsError(store_->ConsumeOAuthState("fresh"), Errc::kNotFound));
+}
+
 TEST(MigrationHistory, VersionsAscendAndRenderPerBackend) {
     int previous = 0;
     for (const Migration& m : Migrations()) {
