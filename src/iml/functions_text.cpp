@@ -2,6 +2,7 @@
 // endsWith, substring, indexOf, escapeHTML, stripHTML, encodeURL, decodeURL, base64, base64url, toBinary,
 // md5, sha1, sha256, sha512.
 #include <memory>
+#include <vector>
 
 #include "core/encoding.hpp"
 #include "iml/function_impls.hpp"
@@ -13,6 +14,36 @@
 namespace switchboard::iml::fn {
 
 namespace {
+
+// Finds a text in O(haystack + needle): std::string_view::find is fine for short needles but quadratic in the
+// worst case for long ones, and texts built during a render can be megabytes long.
+class TextSearcher {
+  public:
+    explicit TextSearcher(std::string_view needle) : needle_(needle) {
+        if (needle.size() <= kShortNeedle) return;
+        failure_.assign(needle.size(), 0);
+        for (std::size_t i = 1, k = 0; i < needle.size(); ++i) {
+            while (k > 0 && needle[i] != needle[k]) k = failure_[k - 1];
+            if (needle[i] == needle[k]) ++k;
+            failure_[i] = k;
+        }
+    }
+
+    std::size_t Find(std::string_view haystack, std::size_t from) const {
+        if (failure_.empty()) return haystack.find(needle_, from);
+        for (std::size_t i = from, k = 0; i < haystack.size(); ++i) {
+            while (k > 0 && haystack[i] != needle_[k]) k = failure_[k - 1];
+            if (haystack[i] == needle_[k]) ++k;
+            if (k == needle_.size()) return i + 1 - k;
+        }
+        return std::string_view::npos;
+    }
+
+  private:
+    static constexpr std::size_t kShortNeedle = 32;
+    std::string_view needle_;
+    std::vector<std::size_t> failure_;
+};
 
 // The regular expression an argument stands for: compiled at parse time when constant, else now.
 core::Result<std::shared_ptr<const Regex>> RegexArg(const Call& c, std::size_t index) {
@@ -234,8 +265,9 @@ core::Result<Operand> Replace(Call& c) {
         const TextArg search_arg(c.args[1]);
         const std::string_view search = search_arg.view();
         if (search.empty()) return Text(text);
+        const TextSearcher searcher(search);
         std::size_t last = 0;
-        for (std::size_t at = text.find(search); at != std::string_view::npos; at = text.find(search, last)) {
+        for (std::size_t at = searcher.Find(text, 0); at != std::string_view::npos; at = searcher.Find(text, last)) {
             out.append(text.substr(last, at - last));
             out.append(replacement);
             last = at + search.size();
@@ -328,8 +360,9 @@ core::Result<Operand> Split(Call& c) {
         }
         return Operand::Own(json::value(std::move(out)));
     }
+    const TextSearcher searcher(separator);
     std::size_t last = 0;
-    for (std::size_t at = text.find(separator); at != std::string_view::npos; at = text.find(separator, last)) {
+    for (std::size_t at = searcher.Find(text, 0); at != std::string_view::npos; at = searcher.Find(text, last)) {
         if (!push(text.substr(last, at - last))) return c.eval.TooLarge();
         last = at + separator.size();
     }
@@ -362,7 +395,8 @@ core::Result<Operand> Contains(Call& c) {
         return Bool(false);
     }
     if (haystack.is_null() || haystack.is_object() || needle.is_null()) return Bool(false);
-    return Bool(TextArg(c.args[0]).view().find(TextArg(c.args[1]).view()) != std::string_view::npos);
+    const TextArg needle_text(c.args[1]);
+    return Bool(TextSearcher(needle_text.view()).Find(TextArg(c.args[0]).view(), 0) != std::string_view::npos);
 }
 
 core::Result<Operand> StartsWith(Call& c) {
@@ -406,7 +440,8 @@ core::Result<Operand> IndexOf(Call& c) {
         start = std::max<std::int64_t>(*s, 0);
     }
     const std::size_t from = ByteOffset(text, static_cast<std::size_t>(start));
-    const std::size_t at = text.find(value_arg.view(), from);
+    if (value_arg.view().empty()) return Integer(static_cast<std::int64_t>(CodePointIndex(text, from)));
+    const std::size_t at = TextSearcher(value_arg.view()).Find(text, from);
     if (at == std::string_view::npos) return Integer(-1);
     return Integer(static_cast<std::int64_t>(CodePointIndex(text, at)));
 }

@@ -627,6 +627,11 @@ core::Result<std::optional<Regex::Match>> Regex::Search(std::string_view text, s
     const RegexProgram& p = *program_;
     const std::size_t nslots = (p.groups + 1) * 2;
     const std::size_t size = text.size();
+    auto out_of_steps = [] { return core::InvalidArgument("regular expression exceeded its work limit"); };
+    // Setting up the thread lists costs a pass over the program: count it, so that many searches with a large
+    // pattern (a global replace matching at every character) stay within the budget too.
+    if (steps < p.code.size()) return out_of_steps();
+    steps -= p.code.size();
     ThreadList current, next;
     current.Reset(p.code.size());
     next.Reset(p.code.size());
@@ -639,7 +644,6 @@ core::Result<std::optional<Regex::Match>> Regex::Search(std::string_view text, s
         std::ptrdiff_t value;
     };
     std::vector<Pending> stack;
-    auto out_of_steps = [] { return core::InvalidArgument("regular expression exceeded its work limit"); };
 
     // Follows jumps, splits, saves and assertions from `pc` at byte `pos`, adding consuming threads to `list`.
     auto add_thread = [&](ThreadList& list, int start_pc, std::size_t pos) -> bool {

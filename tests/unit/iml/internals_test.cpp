@@ -118,6 +118,11 @@ TEST(Regex, RunsInBoundedWork) {
     auto out = re->Search(text, 0, few);
     ASSERT_FALSE(out);
     EXPECT_NE(out.error().detail.find("work limit"), std::string::npos);
+    // Each search pays for its setup, proportional to the pattern, even when it matches at once.
+    auto large = Regex::Compile("a|(?:b{1000}){9}", "");
+    ASSERT_TRUE(large);
+    std::uint64_t budget = 5000;
+    EXPECT_FALSE(large->Search("a", 0, budget));
 }
 
 TEST(Regex, SplitsLiterals) {

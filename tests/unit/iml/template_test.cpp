@@ -224,6 +224,22 @@ TEST_F(TemplateTest, RegexWorkIsLimited) {
               json::value(std::string(3000, 'a')));
 }
 
+TEST_F(TemplateTest, LongSearchTextsStayLinear) {
+    // Quadratic for a naive search (every position compares ~200k bytes); linear here.
+    const std::string hay = "'" + std::string(400000, 'a') + "'";
+    const std::string needle = "'" + std::string(200000, 'a') + "b'";
+    EXPECT_EQ(*Render("{{ contains(" + hay + "; " + needle + ") }}"), json::value(false));
+    EXPECT_EQ(*Render("{{ indexOf(" + hay + " + 'b'; " + needle + ") }}"), json::value(200000));
+    EXPECT_EQ(*Render("{{ length(replace(" + hay + "; " + needle + "; 'x')) }}"), json::value(400000));
+    EXPECT_EQ(*Render("{{ length(split(" + hay + "; " + needle + ")) }}"), json::value(1));
+    const std::string period = std::string(40, 'a') + "b";
+    std::string repeated;
+    for (int i = 0; i < 3; ++i) repeated += period;
+    EXPECT_EQ(*Render("{{ replace('" + repeated + "'; '" + period + "'; '-') }}"), json::value("---"));
+    EXPECT_EQ(*Render("{{ indexOf('xx" + period + "'; '" + period + "') }}"), json::value(2));
+    EXPECT_EQ(*Render("{{ indexOf('abc'; '') }}"), json::value(0));
+}
+
 TEST_F(TemplateTest, ConstantRegexesAreCheckedAtParseTime) {
     EXPECT_EQ(ParseError("{{ replace(1.subject; '/a{2,1}/'; '') }}"),
               "column 23: invalid regular expression: numbers out of order in {} quantifier at offset 6");
