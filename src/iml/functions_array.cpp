@@ -72,6 +72,9 @@ core::Result<Operand> Add(Call& c) {
 core::Result<Operand> Remove(Call& c) {
     const auto* array = c.args[0].get().if_array();
     if (array == nullptr) return std::move(c.args[0]);
+    const std::uint64_t cost = array->size() * (c.args.size() - 1);  // comparisons
+    if (cost > c.eval.steps()) return core::InvalidArgument("remove exceeded its work limit");
+    c.eval.steps() -= cost;
     json::array out;
     for (const auto& e : *array) {
         bool removed = false;

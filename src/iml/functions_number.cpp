@@ -72,6 +72,15 @@ Fixed ToFixed(double x, int decimals, Rounding rounding) {
     return f;
 }
 
+constexpr std::size_t kMaxSeparatorBytes = 16;
+
+core::Result<std::string> SeparatorArg(const Call& c, std::size_t index, std::string_view fallback) {
+    auto separator = TextOr(c, index, fallback);
+    if (!separator) return separator.error();
+    if (separator->size() > kMaxSeparatorBytes) return core::InvalidArgument("separators are limited to 16 bytes");
+    return separator;
+}
+
 core::Result<int> DecimalsArg(const Call& c, std::size_t index) {
     if (Missing(c, index)) return 0;
     auto d = IntegerArg(c.args[index]);
@@ -197,9 +206,9 @@ core::Result<Operand> FormatNumber(Call& c) {
     if (!n) return n.error();
     auto decimals = DecimalsArg(c, 1);
     if (!decimals) return decimals.error();
-    auto decimal_separator = TextOr(c, 2, ",");
+    auto decimal_separator = SeparatorArg(c, 2, ",");
     if (!decimal_separator) return decimal_separator.error();
-    auto thousands_separator = TextOr(c, 3, ".");
+    auto thousands_separator = SeparatorArg(c, 3, ".");
     if (!thousands_separator) return thousands_separator.error();
     const Fixed f = ToFixed(*n, *decimals, Rounding::kHalfAwayFromZero);
     std::string out;
@@ -219,7 +228,7 @@ core::Result<Operand> ParseNumber(Call& c) {
     const json::value& v = c.args[0].get();
     if (v.is_null()) return Null();
     if (IsNumber(v)) return std::move(c.args[0]);
-    auto separator = TextOr(c, 1, ".");
+    auto separator = SeparatorArg(c, 1, ".");
     if (!separator) return separator.error();
     if (separator->empty()) *separator = ".";
     const TextArg text_arg(c.args[0]);

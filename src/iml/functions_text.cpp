@@ -479,6 +479,7 @@ core::Result<Operand> StripHtml(Call& c) {
     const std::string_view s = text_arg.view();
     std::string out;
     out.reserve(s.size());
+    bool unclosed = false;
     for (std::size_t i = 0; i < s.size();) {
         if (s[i] == '<' && s.substr(i, 4) == "<!--") {
             const std::size_t end = s.find("-->", i + 4);
@@ -488,12 +489,13 @@ core::Result<Operand> StripHtml(Call& c) {
         const bool tag_start = s[i] == '<' && i + 1 < s.size() &&
                                ((s[i + 1] >= 'a' && s[i + 1] <= 'z') || (s[i + 1] >= 'A' && s[i + 1] <= 'Z') ||
                                 s[i + 1] == '/' || s[i + 1] == '!' || s[i + 1] == '?');
-        if (tag_start) {
+        if (tag_start && !unclosed) {
             const std::size_t end = s.find('>', i + 1);
             if (end != std::string_view::npos) {
                 i = end + 1;
                 continue;
             }
+            unclosed = true;  // no '>' follows: no later '<' starts a tag either (keeps this linear)
         }
         out.push_back(s[i]);
         ++i;

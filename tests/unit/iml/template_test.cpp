@@ -240,6 +240,14 @@ TEST_F(TemplateTest, LongSearchTextsStayLinear) {
     EXPECT_EQ(*Render("{{ indexOf('abc'; '') }}"), json::value(0));
 }
 
+TEST_F(TemplateTest, FunctionWorkIsLimited) {
+    ctx_.limits.max_steps = 500;
+    const std::string chars = "split('" + std::string(300, 'x') + "'; '')";
+    EXPECT_EQ(RenderError("{{ sort(" + chars + ") }}"), "column 4: sort: sort exceeded its work limit");
+    EXPECT_EQ(RenderError("{{ remove(" + chars + "; 'a'; 'b') }}"), "column 4: remove: remove exceeded its work limit");
+    EXPECT_EQ(Render("{{ length(remove(" + chars + "; 'a')) }}")->as_int64(), 300);
+}
+
 TEST_F(TemplateTest, ConstantRegexesAreCheckedAtParseTime) {
     EXPECT_EQ(ParseError("{{ replace(1.subject; '/a{2,1}/'; '') }}"),
               "column 23: invalid regular expression: numbers out of order in {} quantifier at offset 6");
