@@ -7,17 +7,34 @@ build=(cmake ninja-build g++ make pkg-config libboost1.81-dev libboost-json1.81-
 test=(googletest libgtest-dev libgmock-dev postgresql clang-format curl sqlite3 procps python3 python3-jsonschema clang libclang-rt-14-dev)
 want=("${build[@]}")
 [ "$kind" = test ] && want+=("${test[@]}")
+# The OAuth 2 / OpenID provider fixture (tests/support/oidc) runs on Node.js. A node already on PATH (e.g. the
+# image's NodeSource build) is kept: Debian's npm package would replace it with Debian's nodejs.
+if [ "$kind" = test ] && ! command -v node >/dev/null 2>&1; then want+=(nodejs npm); fi
 
 missing=()
 for p in "${want[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$status" = "install ok installed" ] || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing missing packages: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+[ "$kind" = test ] || exit 0
 
-echo "Installing missing packages: ${missing[*]}"
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The provider's npm packages, exactly as pinned in package-lock.json, when missing or older than the lock.
+oidc_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/support/oidc"
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 18) ? 0 : 1)'; then
+  echo "tests/support/oidc needs Node.js >= 20.18 (oidc-provider 9), found $(node --version)." >&2
+  echo "Install a newer Node.js (Debian bookworm's nodejs is 18), e.g. from NodeSource, and run make test again." >&2
+  exit 1
+fi
+stamp="$oidc_dir/node_modules/.package-lock.json"  # written by npm at the end of every install
+if [ ! -f "$stamp" ] || [ "$oidc_dir/package-lock.json" -nt "$stamp" ]; then
+  echo "Installing the OIDC test provider's npm packages (npm ci) in $oidc_dir"
+  (cd "$oidc_dir" && npm ci --no-audit --no-fund)
+fi
