@@ -1,6 +1,7 @@
 // Array functions: add, remove, merge, distinct, deduplicate, first, last, slice, sort, reverse, map,
 // flatten, shuffle.
 #include <algorithm>
+#include <limits>
 #include <unordered_set>
 
 #include "iml/function_impls.hpp"

@@ -1,6 +1,7 @@
 // Number functions: abs, round, floor, ceil, trunc, min, max, sum, average, median, formatNumber, parseNumber.
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <vector>
 
 #include "iml/function_impls.hpp"
