@@ -134,7 +134,8 @@ Result<connections::CreateInput> CreateInputFrom(const json::object& body) {
     auto scopes = StringArray(body, "scopes");
     if (!scopes) return scopes.error();
     in.scopes = std::move(*scopes);
-    if (body.contains("data") || body.contains("type") || body.contains("name")) {
+    // Make's form is recognised by accountType, so an app parameter called "name", "type" or "data" still works.
+    if (!body.contains("accountType")) {
         auto name = StringField(body, "name", true);
         if (!name) return name.error();
         auto type = StringField(body, "type", true);
@@ -165,6 +166,53 @@ Result<core::ConnectionId> ConnId(const Request& req) {
     return core::ConnectionId{*id};
 }
 
+std::string HtmlEscape(std::string_view s) {
+    std::string out;
+    for (char ch : s) {
+        switch (ch) {
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '&':
+                out += "&amp;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += ch;
+        }
+    }
+    return out;
+}
+
+// A small page that tells the window that opened it how consent ended, then closes itself.
+Response ConsentPage(const connections::ConsentOutcome& outcome) {
+    json::object msg{{"type", "switchboard:oauth"},
+                     {"ok", outcome.ok},
+                     {"connectionId", outcome.connection.value()},
+                     {"message", outcome.message}};
+    std::string payload = json::serialize(msg);
+    // Safe inside <script>: no "</" can close the element.
+    for (std::size_t pos = 0; (pos = payload.find('<', pos)) != std::string::npos;) payload.replace(pos, 1, "\\u003c");
+    std::string html =
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Switchboard</title></head><body><p>" +
+        HtmlEscape(outcome.message) + (outcome.ok ? " You can close this window." : "") +
+        "</p><script>(function(){var m=" + payload +
+        ";if(window.opener){window.opener.postMessage(m,window.location.origin);window.close();}})();</script>"
+        "</body></html>";
+    Response r{outcome.ok ? 200 : 400, "text/html; charset=utf-8", {}, std::move(html)};
+    r.headers.emplace_back("cache-control", "no-store");
+    r.headers.emplace_back("content-security-policy", "default-src 'none'; script-src 'unsafe-inline'");
+    return r;
+}
+
 }  // namespace
 
 void AddConnectionRoutes(http_server::Router& router, ApiDeps deps) {
@@ -193,7 +241,10 @@ void AddConnectionRoutes(http_server::Router& router, ApiDeps deps) {
                    if (!input) return input.error();
                    auto created = svc->Create(c, core::TeamId{*team}, *input);
                    if (!created) return created.error();
-                   return JsonResponse(201, json::object{{"connection", ConnectionJson(*created)}});
+                   json::object out{{"connection", ConnectionJson(*created)}};
+                   // OAuth: the consent window opens this URL; the connection stays pending until it completes.
+                   if (!created->authorize_url.empty()) out["authorizeUrl"] = created->authorize_url;
+                   return JsonResponse(201, out);
                }));
 
     router.Add("GET", "/api/v2/connections/{connectionId}",
@@ -282,9 +333,40 @@ void AddConnectionRoutes(http_server::Router& router, ApiDeps deps) {
                    auto id = ConnId(req);
                    if (!id) return id.error();
                    const bool confirmed = req.Query("confirmed").value_or("") == "true";
-                   if (auto r = svc->Delete(c, *id, confirmed); !r) return r.error();
-                   return JsonResponse(200, json::object{{"connection", id->value()}});
+                   auto r = svc->Delete(c, *id, confirmed);
+                   if (!r) return r.error();
+                   json::object out{{"connection", id->value()}};
+                   if (!r->empty()) out["revocation"] = *r;
+                   return JsonResponse(200, out);
                }));
+
+    router.Add("POST", "/api/v2/connections/{connectionId}/reauthorize",
+               Authed(acc, [svc](Request& req, const Caller& c) -> Result<Response> {
+                   auto id = ConnId(req);
+                   if (!id) return id.error();
+                   std::vector<std::string> extra;
+                   if (!req.body.empty()) {
+                       auto body = ParseJsonObject(req);
+                       if (!body) return body.error();
+                       auto scopes = StringArray(*body, "scopes");
+                       if (!scopes) return scopes.error();
+                       extra = std::move(*scopes);
+                   }
+                   auto url = svc->Reauthorize(c, *id, extra);
+                   if (!url) return url.error();
+                   return JsonResponse(200, json::object{{"authorizeUrl", *url}});
+               }));
+
+    // The OAuth redirect URI: the consent window lands here. No token (it is the browser of the user who
+    // started the flow); the single-use state binds it to that user, team and pending connection.
+    router.Add("GET", "/oauth/cb/{app}", [svc](Request& req) {
+        json::object query;
+        for (const auto& [k, v] : req.query) {
+            if (!query.contains(k)) query[k] = v;
+        }
+        const auto outcome = svc->CompleteConsent(req.path_params.at("app"), query);
+        return ConsentPage(outcome);
+    });
 
     router.Add("GET", "/api/v2/audit",
                Authed(acc, [&acc, &store = deps.store](Request& req, const Caller& c) -> Result<Response> {

@@ -1,5 +1,7 @@
 #include "api/error_body.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/json.hpp>
 
 namespace switchboard::api {
@@ -34,7 +36,13 @@ http_server::Response ErrorResponse(const core::Error& error) {
     const int status = HttpStatusFor(error.code);
     boost::json::object body;
     body["message"] = error.message;
-    body["detail"] = error.detail.empty() ? error.message : error.detail;
+    if (error.code == core::Errc::kInternal) {
+        // Internals (SQL states, parse failures) go to the operator's log, not to the client.
+        spdlog::error("internal error: {}: {}", error.message, error.detail);
+        body["detail"] = "an internal error occurred; the server log has the details";
+    } else {
+        body["detail"] = error.detail.empty() ? error.message : error.detail;
+    }
     body["code"] = "SC" + std::to_string(status);
     boost::json::array subs;
     for (const auto& s : error.suberrors) subs.push_back(boost::json::object{{"message", s}});

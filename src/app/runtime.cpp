@@ -115,9 +115,10 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(const Config& config, KeyPolicy pol
         http_options.allow_private_network = config.allow_private_network;
         rt->http = std::make_unique<http_client::CurlHttpClient>(http_options);
         rt->verifier = std::make_unique<connections::HttpVerifier>(*rt->http, rt->clock, rt->random);
+        rt->oauth = std::make_unique<oauth::OAuthEngine>(*rt->http, rt->clock, rt->random, config.public_url);
         rt->credentials = std::make_unique<connections::CredentialStore>(*rt->store, *rt->vault);
-        rt->connections = std::make_unique<connections::ConnectionService>(*rt->store, *rt->credentials, *rt->catalog,
-                                                                           *rt->verifier, *rt->accounts, rt->clock);
+        rt->connections = std::make_unique<connections::ConnectionService>(
+            *rt->store, *rt->credentials, *rt->catalog, *rt->verifier, *rt->accounts, rt->clock, rt->oauth.get());
     }
     return rt;
 }

@@ -29,6 +29,7 @@ struct Runtime {
     catalog::LoadReport catalog_report;
     std::unique_ptr<http_client::CurlHttpClient> http;
     std::unique_ptr<connections::HttpVerifier> verifier;
+    std::unique_ptr<oauth::OAuthEngine> oauth;
     std::unique_ptr<connections::CredentialStore> credentials;
     std::unique_ptr<connections::ConnectionService> connections;
 };

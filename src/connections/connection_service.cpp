@@ -7,6 +7,7 @@
 #include <set>
 
 #include "connections/parameters.hpp"
+#include "core/encoding.hpp"
 
 namespace switchboard::connections {
 
@@ -41,9 +42,34 @@ core::Error VerifyFailed(const std::string& reason) {
 }
 
 core::Error OAuthNotOffered(const catalog::ConnectionType& type) {
+    return core::InvalidArgument("connection type " + type.name + " uses OAuth 2, which this server is not set up for");
+}
+
+core::Error ChangeByReauthorizing(const catalog::ConnectionType& type) {
     return core::InvalidArgument("connection type " + type.name +
-                                 " uses OAuth 2, whose consent flow this server does not offer yet; use a connection "
-                                 "type with an API key or token");
+                                 " uses OAuth 2: change it with POST /api/v2/connections/{id}/reauthorize");
+}
+
+std::vector<std::string> Union(std::vector<std::string> a, const std::vector<std::string>& b) {
+    for (const auto& s : b) {
+        if (std::find(a.begin(), a.end(), s) == a.end()) a.push_back(s);
+    }
+    return a;
+}
+
+std::vector<std::string> ParseScopeList(const std::string& text) {
+    std::vector<std::string> out;
+    json::error_code ec;
+    json::value v = json::parse(text, ec);
+    if (ec || !v.is_array()) return out;
+    for (const auto& s : v.as_array()) {
+        if (s.is_string()) out.emplace_back(s.as_string());
+    }
+    return out;
+}
+
+std::string MetadataJson(const json::value& metadata) {
+    return metadata.is_object() ? json::serialize(metadata) : "{}";
 }
 
 struct OpenedCredentials {
@@ -88,6 +114,16 @@ void ConnectionService::Audit(const Caller& caller, const store::Connection& c, 
     if (auto r = store_.AppendAudit(e); !r) spdlog::warn("audit event {} not stored: {}", e.action, r.error().detail);
 }
 
+void ConnectionService::AuditTeam(const Caller& caller, core::TeamId team, std::string action, json::object detail) {
+    store::AuditEvent e;
+    e.team_id = team;
+    e.user_id = caller.user;
+    e.action = std::move(action);
+    e.target = "connection:new";
+    e.detail_json = json::serialize(detail);
+    if (auto r = store_.AppendAudit(e); !r) spdlog::warn("audit event {} not stored: {}", e.action, r.error().detail);
+}
+
 ConnectionView ConnectionService::View(store::Connection row, int used_in) const {
     ConnectionView v;
     v.type = catalog_.FindConnectionType(row.type);
@@ -112,8 +148,12 @@ Result<store::Connection> ConnectionService::Load(const Caller& caller, core::Co
     auto allowed = accounts_.Authorize(caller, row->team_id, p);
     if (!allowed) {
         // Outside the team the connection does not exist; inside, the role is what is missing.
+        if (allowed.error().code != core::Errc::kPermissionDenied) return allowed.error();
         auto member = accounts_.Authorize(caller, row->team_id, Permission::kRead);
-        if (!member) return core::NotFound("connection " + std::to_string(id.value()) + " does not exist");
+        if (!member && member.error().code == core::Errc::kPermissionDenied) {
+            return core::NotFound("connection " + std::to_string(id.value()) + " does not exist");
+        }
+        if (!member) return member.error();
         return allowed.error();
     }
     return row;
@@ -153,13 +193,13 @@ Result<ConnectionView> ConnectionService::Create(const Caller& caller, core::Tea
         e.message = "Invalid connection type";
         return e;
     }
-    if (type->IsOAuth()) return OAuthNotOffered(*type);
     const catalog::App* app = catalog_.FindApp(type->app);
     if (!app) return core::Internal("connection type " + type->name + " has no app");
 
     std::vector<std::string> granted = type->default_scope;
     for (const auto& s : input.scopes) {
-        if (!type->scopes.empty() && !type->KnowsScope(s)) {
+        const bool is_default = std::find(granted.begin(), granted.end(), s) != granted.end();
+        if (!is_default && !type->KnowsScope(s)) {
             core::Error e = core::InvalidArgument("scope '" + s + "' is not a scope of " + type->name);
             e.message = "Invalid scope";
             return e;
@@ -169,6 +209,7 @@ Result<ConnectionView> ConnectionService::Create(const Caller& caller, core::Tea
 
     auto checked = CheckParameters(type->parameters, input.parameters);
     if (!checked) return checked.error();
+    if (type->IsOAuth()) return CreateOAuth(caller, team, *app, *type, checked->values, granted);
 
     NewConnection nc;
     nc.team = team;
@@ -181,7 +222,10 @@ Result<ConnectionView> ConnectionService::Create(const Caller& caller, core::Tea
     if (verifier_.HasVerifyRequest(*type)) {
         auto v = verifier_.Verify(*app, *type, checked->values, {});
         if (!v) return v.error();
-        if (!v->skipped && !v->verified) return VerifyFailed(v->message);
+        if (!v->skipped && !v->verified) {
+            AuditTeam(caller, team, "connection.create.refused", {{"type", type->name}, {"message", v->message}});
+            return VerifyFailed(v->message);
+        }
         nc.status = v->skipped ? store::ConnectionStatus::kUnverified : store::ConnectionStatus::kVerified;
         if (!v->skipped) nc.verified_at = clock_.NowMillis();
         nc.metadata_json = v->metadata.is_object() ? json::serialize(v->metadata) : "{}";
@@ -233,7 +277,7 @@ Result<ConnectionView> ConnectionService::SetData(const Caller& caller, core::Co
     if (!row) return row.error();
     auto type = TypeOf(*row);
     if (!type) return type.error();
-    if ((*type)->IsOAuth()) return OAuthNotOffered(**type);
+    if ((*type)->IsOAuth()) return ChangeByReauthorizing(**type);
     const catalog::App* app = catalog_.FindApp((*type)->app);
     if (!app) return core::Internal("connection type " + (*type)->name + " has no app");
 
@@ -251,7 +295,10 @@ Result<ConnectionView> ConnectionService::SetData(const Caller& caller, core::Co
     if (verifier_.HasVerifyRequest(**type)) {
         auto v = verifier_.Verify(*app, **type, checked->values, {});
         if (!v) return v.error();
-        if (!v->skipped && !v->verified) return VerifyFailed(v->message);
+        if (!v->skipped && !v->verified) {
+            Audit(caller, *row, "connection.edit.refused", {{"message", v->message}});
+            return VerifyFailed(v->message);
+        }
         rep.status = v->skipped ? store::ConnectionStatus::kUnverified : store::ConnectionStatus::kVerified;
         if (!v->skipped) rep.last_verified_at = clock_.NowMillis();
         rep.metadata_json = v->metadata.is_object() ? json::serialize(v->metadata) : "{}";
@@ -266,6 +313,15 @@ Result<ConnectionView> ConnectionService::SetData(const Caller& caller, core::Co
     return Get(caller, id);
 }
 
+Result<void> ConnectionService::ClearStaleFailure(const store::Connection& row) {
+    // The credentials open and there is nothing to ask the app: an old failure or break no longer holds.
+    if (row.status != store::ConnectionStatus::kBroken && row.status != store::ConnectionStatus::kFailed) return {};
+    auto r = store_.SetConnectionStatus(row.team_id, row.id, store::ConnectionStatus::kUnverified, "", std::nullopt,
+                                        row.version);
+    if (!r) return r.error();
+    return {};
+}
+
 Result<TestResult> ConnectionService::Test(const Caller& caller, core::ConnectionId id) {
     auto row = Load(caller, id, Permission::kRun);
     if (!row) return row.error();
@@ -278,10 +334,23 @@ Result<TestResult> ConnectionService::Test(const Caller& caller, core::Connectio
     if (!opened) {
         out.message = "the stored credentials cannot be opened; edit the connection to enter them again";
     } else if ((*type)->IsOAuth()) {
-        out.message = "OAuth connections cannot be verified by this server yet";
+        auto creds = ParseCredentials(*opened);
+        if (!creds) return creds.error();
+        const catalog::App* app = catalog_.FindApp((*type)->app);
+        if (!app || !oauth_) return OAuthNotOffered(**type);
+        auto info = oauth_->Info(*app, **type, creds->parameters, creds->data);
+        out.verified = info.has_value();
+        out.message = info ? "" : info.error().detail;
+        const auto status = out.verified ? store::ConnectionStatus::kVerified : store::ConnectionStatus::kFailed;
+        if (auto st =
+                store_.SetConnectionStatus(row->team_id, id, status, out.message, clock_.NowMillis(), row->version);
+            !st) {
+            return st.error();
+        }
     } else if (!verifier_.HasVerifyRequest(**type)) {
         out.verified = true;
         out.message = kNothingToAsk;
+        if (auto st = ClearStaleFailure(*row); !st) return st.error();
     } else {
         auto creds = ParseCredentials(*opened);
         if (!creds) return creds.error();
@@ -292,12 +361,13 @@ Result<TestResult> ConnectionService::Test(const Caller& caller, core::Connectio
         if (v->skipped) {
             out.verified = true;
             out.message = kNothingToAsk;
+            if (auto st = ClearStaleFailure(*row); !st) return st.error();
         } else {
             out.verified = v->verified;
             out.message = v->message;
             const auto status = v->verified ? store::ConnectionStatus::kVerified : store::ConnectionStatus::kFailed;
             if (auto s = store_.SetConnectionStatus(row->team_id, id, status, v->verified ? "" : v->message,
-                                                    clock_.NowMillis());
+                                                    clock_.NowMillis(), row->version);
                 !s) {
                 return s.error();
             }
@@ -319,7 +389,7 @@ Result<bool> ConnectionService::Scoped(const Caller& caller, core::ConnectionId 
     return std::all_of(scopes.begin(), scopes.end(), [&](const auto& s) { return have.contains(s); });
 }
 
-Result<void> ConnectionService::Delete(const Caller& caller, core::ConnectionId id, bool confirmed) {
+Result<std::string> ConnectionService::Delete(const Caller& caller, core::ConnectionId id, bool confirmed) {
     auto row = Load(caller, id, Permission::kWrite);
     if (!row) return row.error();
     auto usage = store_.ListConnectionUsage(id);
@@ -336,9 +406,191 @@ Result<void> ConnectionService::Delete(const Caller& caller, core::ConnectionId 
         }
         return e;
     }
+    // Revoke at the provider first; a failure is reported, never a reason to keep the connection.
+    std::string warning;
+    const auto* type = catalog_.FindConnectionType(row->type);
+    const auto* app = type ? catalog_.FindApp(type->app) : nullptr;
+    if (type && app && type->IsOAuth() && oauth_ && row->status != store::ConnectionStatus::kPending) {
+        auto opened = credentials_.Open(*row);
+        auto creds = opened ? ParseCredentials(*opened) : Result<OpenedCredentials>(opened.error());
+        auto revoked =
+            creds ? oauth_->Invalidate(*app, *type, creds->parameters, creds->data) : Result<void>(creds.error());
+        if (!revoked) warning = "the token could not be revoked at " + app->label + ": " + revoked.error().detail;
+    }
     if (auto d = store_.DeleteConnection(row->team_id, id); !d) return d.error();
-    Audit(caller, *row, "connection.delete", {{"scenarios", usage->size()}});
-    return {};
+    json::object detail{{"scenarios", usage->size()}};
+    if (!warning.empty()) detail["revocation"] = warning;
+    Audit(caller, *row, "connection.delete", std::move(detail));
+    return warning;
+}
+
+Result<std::string> ConnectionService::StartConsent(const Caller& caller, const store::Connection& row,
+                                                    const catalog::App& app, const catalog::ConnectionType& type,
+                                                    const json::object& parameters,
+                                                    const std::vector<std::string>& scopes,
+                                                    const std::string& purpose) {
+    auto start = oauth_->Authorize(app, type, parameters, scopes);
+    if (!start) return start.error();
+    store::OAuthState st;
+    st.state_hash = core::Sha256Hex(start->state);
+    st.team_id = row.team_id;
+    st.user_id = caller.user;
+    st.connection_id = row.id;
+    st.app = app.name;
+    if (!start->code_verifier.empty()) {
+        auto sealed = credentials_.SealAside(row, core::Secret(start->code_verifier));
+        if (!sealed) return sealed.error();
+        st.sealed_verifier = std::move(*sealed);
+    }
+    st.scopes_json = ScopesJson(scopes);
+    st.purpose = purpose;
+    st.created_at = clock_.NowMillis();
+    st.expires_at = st.created_at + kConsentWindowMs;
+    (void)store_.DeleteExpiredOAuthStates(st.created_at);
+    if (auto r = store_.CreateOAuthState(st); !r) return r.error();
+    return start->url;
+}
+
+Result<ConnectionView> ConnectionService::CreateOAuth(const Caller& caller, core::TeamId team, const catalog::App& app,
+                                                      const catalog::ConnectionType& type,
+                                                      const json::object& parameters,
+                                                      const std::vector<std::string>& scopes) {
+    if (!oauth_) return OAuthNotOffered(type);
+    NewConnection nc;
+    nc.team = team;
+    nc.app = app.name;
+    nc.type = type.name;
+    nc.created_by = caller.user;
+    nc.scopes_json = ScopesJson(scopes);
+    if (type.kind == catalog::ConnectionKind::kOAuthClientCredentials) {
+        // No window: the client-credentials grant runs now, and a refusal stores nothing.
+        auto grant = oauth_->ClientCredentials(app, type, parameters, scopes);
+        if (!grant) return VerifyFailed(grant.error().detail);
+        nc.status = store::ConnectionStatus::kVerified;
+        nc.verified_at = clock_.NowMillis();
+        nc.metadata_json = MetadataJson(grant->metadata);
+        nc.uid = grant->uid;
+        nc.scopes_json = ScopesJson(grant->granted_scopes);
+        nc.expire_at = grant->expire_at;
+        auto created = credentials_.Create(nc, core::Secret(CredentialJson(parameters, grant->data)));
+        if (!created) return created.error();
+        Audit(caller, *created, "connection.create", {{"verified", true}});
+        return View(std::move(*created));
+    }
+    nc.status = store::ConnectionStatus::kPending;
+    nc.status_detail = "waiting for consent at " + app.label;
+    auto created = credentials_.Create(nc, core::Secret(CredentialJson(parameters, {})));
+    if (!created) return created.error();
+    auto url = StartConsent(caller, *created, app, type, parameters, scopes, "create");
+    if (!url) {
+        (void)store_.DeleteConnection(team, created->id);
+        return url.error();
+    }
+    Audit(caller, *created, "connection.create", {{"pending", true}});
+    ConnectionView view = View(std::move(*created));
+    view.authorize_url = std::move(*url);
+    return view;
+}
+
+Result<std::string> ConnectionService::Reauthorize(const Caller& caller, core::ConnectionId id,
+                                                   const std::vector<std::string>& extra) {
+    auto row = Load(caller, id, Permission::kWrite);
+    if (!row) return row.error();
+    auto type = TypeOf(*row);
+    if (!type) return type.error();
+    if (!(*type)->IsOAuth()) return core::InvalidArgument("only OAuth connections are reauthorized; use set-data");
+    if ((*type)->kind == catalog::ConnectionKind::kOAuthClientCredentials) {
+        return core::InvalidArgument("client-credentials connections need no consent; use test to renew");
+    }
+    const catalog::App* app = catalog_.FindApp((*type)->app);
+    if (!app || !oauth_) return OAuthNotOffered(**type);
+    for (const auto& s : extra) {
+        if (!(*type)->KnowsScope(s)) {
+            core::Error e = core::InvalidArgument("scope '" + s + "' is not a scope of " + (*type)->name);
+            e.message = "Invalid scope";
+            return e;
+        }
+    }
+    auto opened = credentials_.Open(*row);
+    if (!opened) return opened.error();
+    auto creds = ParseCredentials(*opened);
+    if (!creds) return creds.error();
+    const auto scopes = Union(Union((*type)->default_scope, ScopesOf(*row)), extra);
+    auto url = StartConsent(caller, *row, *app, **type, creds->parameters, scopes, "reauthorize");
+    if (!url) return url.error();
+    Audit(caller, *row, "connection.reauthorize.start", {{"scopes", json::value_from(scopes)}});
+    return url;
+}
+
+ConsentOutcome ConnectionService::CompleteConsent(const std::string& app_name, const json::object& query) {
+    ConsentOutcome out;
+    const auto* state = query.if_contains("state");
+    if (!state || !state->is_string() || state->as_string().empty()) {
+        out.message = "The authorization answer has no state; start again from Switchboard.";
+        return out;
+    }
+    auto st = store_.ConsumeOAuthState(core::Sha256Hex(state->as_string()));
+    if (!st) {
+        out.message = "This authorization link is unknown or was already used; start again from Switchboard.";
+        return out;
+    }
+    out.connection = st->connection_id;
+    auto row = store_.FindConnection(st->connection_id);
+    if (!row || row->team_id != st->team_id) {
+        out.message = "The connection being authorized no longer exists.";
+        return out;
+    }
+    const Caller caller{st->user_id, "", {}};
+    auto fail = [&](std::string message) {
+        if (st->purpose == "create") {
+            (void)store_.SetConnectionStatus(row->team_id, row->id, store::ConnectionStatus::kFailed, message,
+                                             std::nullopt);
+        }
+        Audit(caller, *row, "connection.authorize", {{"ok", false}, {"message", message}});
+        out.message = std::move(message);
+        return out;
+    };
+    if (st->expires_at < clock_.NowMillis()) return fail("The authorization took longer than 10 minutes; start again.");
+    if (st->app != app_name) return fail("The authorization answer came back for another app.");
+    auto type = TypeOf(*row);
+    const catalog::App* app = type ? catalog_.FindApp((*type)->app) : nullptr;
+    if (!type || !app || !oauth_) return fail("The app of this connection is not available.");
+    auto opened = credentials_.Open(*row);
+    if (!opened) return fail("The stored settings of this connection cannot be opened.");
+    auto creds = ParseCredentials(*opened);
+    if (!creds) return fail("The stored settings of this connection cannot be read.");
+    std::string verifier;
+    if (!st->sealed_verifier.empty()) {
+        auto v = credentials_.OpenAside(*row, st->sealed_verifier);
+        if (!v) return fail("The authorization state cannot be opened; start again.");
+        verifier = std::string(v->Reveal());
+    }
+    const auto scopes = ParseScopeList(st->scopes_json);
+    auto grant = oauth_->ExchangeCode(*app, **type, creds->parameters, scopes, query, verifier);
+    if (!grant) return fail(grant.error().detail);
+
+    store::ConnectionReplacement rep;
+    rep.status = store::ConnectionStatus::kVerified;
+    rep.last_verified_at = clock_.NowMillis();
+    rep.metadata_json = MetadataJson(grant->metadata);
+    rep.uid = grant->uid;
+    rep.scopes_json = ScopesJson(grant->granted_scopes);
+    rep.expire_at = grant->expire_at;
+    if (grant->partial) {
+        std::string missing;
+        const std::set<std::string> have(grant->granted_scopes.begin(), grant->granted_scopes.end());
+        for (const auto& s : scopes) {
+            if (!have.contains(s)) missing += (missing.empty() ? "" : ", ") + s;
+        }
+        rep.status_detail = "partial grant: the provider did not grant " + missing;
+    }
+    auto replaced = credentials_.Replace(*row, core::Secret(CredentialJson(creds->parameters, grant->data)), rep);
+    if (!replaced) return fail("The new credentials could not be stored: " + replaced.error().detail);
+    Audit(caller, *replaced, st->purpose == "create" ? "connection.authorize" : "connection.reauthorize",
+          {{"ok", true}, {"scopes", json::value_from(grant->granted_scopes)}, {"partial", grant->partial}});
+    out.ok = true;
+    out.message = "Connection authorized.";
+    return out;
 }
 
 }  // namespace switchboard::connections

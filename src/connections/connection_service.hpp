@@ -19,6 +19,7 @@
 #include "connections/credential_store.hpp"
 #include "connections/verifier.hpp"
 #include "core/clock.hpp"
+#include "oauth/oauth_engine.hpp"
 #include "store/store.hpp"
 
 namespace switchboard::connections {
@@ -28,7 +29,17 @@ struct ConnectionView {
     const catalog::App* app = nullptr;              // null when the app is no longer in the catalog
     const catalog::ConnectionType* type = nullptr;  // likewise
     int used_in = 0;                                // scenarios using it
+    std::string authorize_url;                      // OAuth create/reauthorize: where the consent window goes
 };
+
+// How a consent window ended, for the callback page (never contains a secret).
+struct ConsentOutcome {
+    bool ok = false;
+    std::string message;
+    core::ConnectionId connection;
+};
+
+inline constexpr std::int64_t kConsentWindowMs = 10 * 60 * 1000;
 
 struct CreateInput {
     std::string name;
@@ -51,13 +62,15 @@ struct TestResult {
 class ConnectionService {
   public:
     ConnectionService(store::Store& store, CredentialStore& credentials, const catalog::Catalog& catalog,
-                      Verifier& verifier, accounts::AccountService& accounts, const core::Clock& clock)
+                      Verifier& verifier, accounts::AccountService& accounts, const core::Clock& clock,
+                      oauth::OAuthEngine* oauth = nullptr)
         : store_(store),
           credentials_(credentials),
           catalog_(catalog),
           verifier_(verifier),
           accounts_(accounts),
-          clock_(clock) {}
+          clock_(clock),
+          oauth_(oauth) {}
 
     core::Result<std::vector<ConnectionView>> List(const accounts::Caller& caller, core::TeamId team,
                                                    const store::ConnectionQuery& query, const store::Page& page);
@@ -71,8 +84,17 @@ class ConnectionService {
     core::Result<TestResult> Test(const accounts::Caller& caller, core::ConnectionId id);
     core::Result<bool> Scoped(const accounts::Caller& caller, core::ConnectionId id,
                               const std::vector<std::string>& scopes);
-    // kConflict listing the scenarios (suberrors) when any use it and !confirmed.
-    core::Result<void> Delete(const accounts::Caller& caller, core::ConnectionId id, bool confirmed);
+    // kConflict listing the scenarios (suberrors) when any use it and !confirmed. For OAuth types the token is
+    // revoked at the provider first (api.invalidate); a failed revocation does not block the delete and is
+    // returned as a warning (also in the audit event).
+    core::Result<std::string> Delete(const accounts::Caller& caller, core::ConnectionId id, bool confirmed);
+    // OAuth: a new consent window for the union of the granted scopes and `extra`; returns its URL. Completing
+    // it keeps the connection's id, name and references; only credentials and scopes change.
+    core::Result<std::string> Reauthorize(const accounts::Caller& caller, core::ConnectionId id,
+                                          const std::vector<std::string>& extra);
+    // The OAuth callback (GET /oauth/cb/{app}): state checked (known, unused, unexpired, same app), code
+    // exchanged, info run, credentials sealed and stored. Never throws; failures are in the outcome.
+    ConsentOutcome CompleteConsent(const std::string& app, const boost::json::object& query);
 
     // Sealed credential set layout: {"parameters": {...}, "data": {...}}.
     static std::string CredentialJson(const boost::json::object& parameters, const boost::json::object& data);
@@ -81,6 +103,8 @@ class ConnectionService {
     // The row when the caller may act on it with p; another team's row is kNotFound.
     core::Result<store::Connection> Load(const accounts::Caller& caller, core::ConnectionId id, accounts::Permission p);
     ConnectionView View(store::Connection row, int used_in = 0) const;
+    core::Result<void> ClearStaleFailure(const store::Connection& row);
+    void AuditTeam(const accounts::Caller& caller, core::TeamId team, std::string action, boost::json::object detail);
     core::Result<const catalog::ConnectionType*> TypeOf(const store::Connection& row) const;
     void Audit(const accounts::Caller& caller, const store::Connection& c, std::string action,
                boost::json::object detail = {});
@@ -89,8 +113,17 @@ class ConnectionService {
     CredentialStore& credentials_;
     const catalog::Catalog& catalog_;
     Verifier& verifier_;
+    core::Result<ConnectionView> CreateOAuth(const accounts::Caller& caller, core::TeamId team, const catalog::App& app,
+                                             const catalog::ConnectionType& type, const boost::json::object& parameters,
+                                             const std::vector<std::string>& scopes);
+    core::Result<std::string> StartConsent(const accounts::Caller& caller, const store::Connection& row,
+                                           const catalog::App& app, const catalog::ConnectionType& type,
+                                           const boost::json::object& parameters,
+                                           const std::vector<std::string>& scopes, const std::string& purpose);
+
     accounts::AccountService& accounts_;
     const core::Clock& clock_;
+    oauth::OAuthEngine* oauth_;
 };
 
 // Connection names: 1..128 characters, not only whitespace.

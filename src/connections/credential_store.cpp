@@ -34,12 +34,27 @@ Result<store::Connection> CredentialStore::Replace(const store::Connection& curr
     return store_.ReplaceConnection(current.team_id, current.id, current.version, replacement);
 }
 
+Result<std::string> CredentialStore::SealAside(const store::Connection& c, const core::Secret& value) {
+    auto sealed = vault_.Seal({c.team_id, c.id, 0}, value);
+    if (!sealed) return sealed.error();
+    return sealed->key_id + "." + sealed->wrapped_key + "." + sealed->ciphertext;
+}
+
+Result<core::Secret> CredentialStore::OpenAside(const store::Connection& c, const std::string& sealed) {
+    const auto a = sealed.find('.');
+    const auto b = a == std::string::npos ? a : sealed.find('.', a + 1);
+    if (b == std::string::npos) return core::InvalidArgument("malformed sealed value");
+    return vault_.Open({c.team_id, c.id, 0},
+                       {sealed.substr(0, a), sealed.substr(a + 1, b - a - 1), sealed.substr(b + 1)});
+}
+
 Result<core::Secret> CredentialStore::Open(const store::Connection& c) {
     auto opened = vault_.Open({c.team_id, c.id, c.version}, c.sealed);
     if (opened) return opened;
     const std::string reason = "credentials cannot be opened: " + opened.error().detail;
     spdlog::error("connection {} of team {} is broken: {}", c.id.value(), c.team_id.value(), reason);
-    (void)store_.SetConnectionStatus(c.team_id, c.id, store::ConnectionStatus::kBroken, reason, std::nullopt);
+    (void)store_.SetConnectionStatus(c.team_id, c.id, store::ConnectionStatus::kBroken, reason, std::nullopt,
+                                     c.version);
     return opened.error();
 }
 

@@ -38,6 +38,10 @@ class CredentialStore {
     // version + 1; kConflict when someone replaced it first. The old ciphertext is overwritten in the same row.
     core::Result<store::Connection> Replace(const store::Connection& current, const core::Secret& data,
                                             store::ConnectionReplacement replacement);
+    // Short-lived secrets tied to a connection row but not part of its credential set (the PKCE verifier of a
+    // consent in flight): sealed for (team, id, version 0), which no credential set ever uses.
+    core::Result<std::string> SealAside(const store::Connection& c, const core::Secret& value);
+    core::Result<core::Secret> OpenAside(const store::Connection& c, const std::string& sealed);
     // The credential set; on failure to open, marks the connection broken and returns the error.
     core::Result<core::Secret> Open(const store::Connection& c);
 

@@ -48,27 +48,41 @@ Result<VerifyResult> HttpVerifier::Verify(const catalog::App& app, const catalog
     ctx.random = &random_;
 
     VerifyResult out;
+    // The sanitizer comes first: a template error may quote a value, and a value may be a secret.
+    auto sanitizer = request_spec::MakeSanitizer(SecretsOf(type, parameters, data), app.base, spec);
+    if (!sanitizer) return sanitizer.error();
+    auto failed = [&](const core::Error& e) {
+        out.verified = false;
+        out.message = (*sanitizer)->Text(e.detail.empty() ? e.message : e.detail, 1000);
+        return out;
+    };
     auto applies = request_spec::Condition(spec, ctx);
-    if (!applies) return applies.error();
+    if (!applies) return failed(applies.error());
     if (!*applies) {
         out.skipped = true;
         return out;
     }
     // Connection requests are absolute (the catalog refuses a relative url there): base.baseUrl is for modules.
     auto req = request_spec::Render(spec, ctx, "the verify request of " + type.name);
-    if (!req) return req.error();
-    auto sanitizer = request_spec::MakeSanitizer(SecretsOf(type, parameters, data), app.base, spec);
-    if (!sanitizer) return sanitizer.error();
+    if (!req) return failed(req.error());
     req->sanitizer = *sanitizer;
+    req->timeout = kVerifyTimeout;
 
+    // Verify calls run on API worker threads: bound how many wait on apps at once, so slow apps cannot take
+    // every worker.
+    if (!slots_.try_acquire_for(std::chrono::seconds(2))) {
+        out.message = "too many verifications are in progress; try again in a moment";
+        return out;
+    }
     auto sent = http_.Send(*req);
+    slots_.release();
     if (!sent) {
         out.message = (*sanitizer)->Text("could not reach " + type.label + ": " + sent.error().detail);
         return out;
     }
     request_spec::AddResponse(root, *sent);
     auto failure = request_spec::Failure(spec, sent->status, ctx);
-    if (!failure) return failure.error();
+    if (!failure) return failed(failure.error());
     if (*failure) {
         out.message = (*sanitizer)->Text(**failure, 1000);
         return out;
@@ -76,7 +90,7 @@ Result<VerifyResult> HttpVerifier::Verify(const catalog::App& app, const catalog
 
     out.verified = true;
     auto meta = request_spec::RenderDirective(spec, "metadata", ctx);
-    if (!meta) return meta.error();
+    if (!meta) return failed(meta.error());
     if (meta->is_object()) {
         const auto* value = meta->as_object().if_contains("value");
         const auto* kind = meta->as_object().if_contains("type");
@@ -86,10 +100,10 @@ Result<VerifyResult> HttpVerifier::Verify(const catalog::App& app, const catalog
         }
     }
     auto uid = request_spec::RenderDirective(spec, "uid", ctx);
-    if (!uid) return uid.error();
+    if (!uid) return failed(uid.error());
     out.uid = request_spec::Text(*uid);
     auto stored = request_spec::RenderDirective(spec, "data", ctx);
-    if (!stored) return stored.error();
+    if (!stored) return failed(stored.error());
     if (stored->is_object()) out.data = std::move(stored->as_object());
     return out;
 }

@@ -18,6 +18,8 @@ std::size_t Utf8Length(std::string_view s) {
     return n;
 }
 
+constexpr std::size_t kMaxTextBytes = 4096;
+
 std::string Number(double d) {
     if (d == std::floor(d) && std::fabs(d) < 9e15) return std::to_string(static_cast<std::int64_t>(d));
     char buf[32];
@@ -51,12 +53,17 @@ std::variant<json::value, std::string> CheckOne(const catalog::Parameter& p, con
             if (p.type == ParamType::kEmail && !LooksLikeEmail(s)) return std::string("must be an email address");
             if (p.type == ParamType::kUrl && !LooksLikeUrl(s)) return std::string("must be an http(s) URL");
             const std::size_t len = Utf8Length(s);
+            // Patterns run on bounded input only: std::regex recurses per character.
+            if (!val.max_length && s.size() > kMaxTextBytes) {
+                return "must be at most " + std::to_string(kMaxTextBytes) + " bytes";
+            }
             if (val.min_length && len < *val.min_length) {
                 return "must be at least " + std::to_string(*val.min_length) + " characters";
             }
             if (val.max_length && len > *val.max_length) {
                 return "must be at most " + std::to_string(*val.max_length) + " characters";
             }
+            if (s.size() > 64 * 1024) return std::string("is too long");
             if (val.pattern && !std::regex_search(std::string(s), *val.pattern)) {
                 return "does not match the expected format " + val.pattern_source;
             }

@@ -66,7 +66,10 @@ std::unique_ptr<spdlog::formatter> LineFormatter();
 }  // namespace
 
 std::string Redact(std::string_view line) {
-    std::string s(line);
+    // std::regex recurses per character: redact a bounded line (log lines longer than this are cut).
+    constexpr std::size_t kMaxLine = 4096;
+    std::string s(line.substr(0, kMaxLine));
+    if (line.size() > kMaxLine) s += "…[" + std::to_string(line.size() - kMaxLine) + " more bytes]";
     s = std::regex_replace(s, TokenRe(), "sbt_[redacted]");
     s = std::regex_replace(s, AuthHeaderRe(), "$1$2 [redacted]");
     s = std::regex_replace(s, KeyValueRe(), "$1[redacted]");

@@ -511,17 +511,26 @@ class SqlStore final : public Store {
         return out;
     }
 
-    core::Result<void> SetConnectionStatus(core::TeamId team, core::ConnectionId id, ConnectionStatus status,
-                                           const std::string& detail,
-                                           std::optional<std::int64_t> verified_at) override {
+    core::Result<bool> SetConnectionStatus(core::TeamId team, core::ConnectionId id, ConnectionStatus status,
+                                           const std::string& detail, std::optional<std::int64_t> verified_at,
+                                           std::optional<std::int64_t> at_version) override {
         // Health is not an edit: updated_at stays, last_verified_at only moves forward when given.
-        auto r = db_->Exec(
+        std::string sql =
             "UPDATE connections SET status = $1, status_detail = $2, last_verified_at = COALESCE($3, last_verified_at)"
-            " WHERE team_id = $4 AND id = $5",
-            {std::string(ConnectionStatusName(status)), detail, Opt(verified_at), team.value(), id.value()});
+            " WHERE team_id = $4 AND id = $5";
+        std::vector<Value> params{std::string(ConnectionStatusName(status)), detail, Opt(verified_at), team.value(),
+                                  id.value()};
+        if (at_version) {
+            sql += " AND version = $6";
+            params.emplace_back(*at_version);
+        }
+        auto r = db_->Exec(sql, params);
         if (!r) return r.error();
-        if (r->affected == 0) return ConnectionNotFound(id);
-        return {};
+        if (r->affected > 0) return true;
+        auto exists = db_->Exec("SELECT 1 FROM connections WHERE team_id = $1 AND id = $2", {team.value(), id.value()});
+        if (!exists) return exists.error();
+        if (exists->rows.empty()) return ConnectionNotFound(id);
+        return false;
     }
 
     core::Result<void> RenameConnection(core::TeamId team, core::ConnectionId id, const std::string& name) override {

@@ -79,9 +79,11 @@ class Store {
                                                            std::int64_t expected_version, const SealedData& sealed,
                                                            const std::string& metadata_json,
                                                            const std::string& scopes_json) = 0;
-    virtual core::Result<void> SetConnectionStatus(core::TeamId team, core::ConnectionId id, ConnectionStatus status,
-                                                   const std::string& detail,
-                                                   std::optional<std::int64_t> verified_at) = 0;
+    // Health only (no version bump). With `at_version`, nothing happens unless the row is still at that version
+    // (a verification of old credentials must not mark newer ones); returns false then.
+    virtual core::Result<bool> SetConnectionStatus(core::TeamId team, core::ConnectionId id, ConnectionStatus status,
+                                                   const std::string& detail, std::optional<std::int64_t> verified_at,
+                                                   std::optional<std::int64_t> at_version = std::nullopt) = 0;
     virtual core::Result<void> RenameConnection(core::TeamId team, core::ConnectionId id, const std::string& name) = 0;
     virtual core::Result<void> DeleteConnection(core::TeamId team, core::ConnectionId id) = 0;
     // Key rotation: every connection's (id, team, version, sealed) in id order, and the re-wrap of one data key

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -130,11 +132,11 @@ Result<std::unique_ptr<KeyRing>> KeyRing::CreateFile(const std::filesystem::path
     ring->keys_[ring->active_] = std::move(key);
     ring->file_ = path;
     std::lock_guard lock(ring->mutex_);
-    if (auto w = ring->WriteFileLocked(); !w) return w.error();
+    if (auto w = ring->WriteFileLocked(/*exclusive=*/true); !w) return w.error();
     return ring;
 }
 
-Result<void> KeyRing::WriteFileLocked() const {
+Result<void> KeyRing::WriteFileLocked(bool exclusive) const {
     json::array keys;
     for (const auto& id : order_) {
         json::object k;
@@ -153,7 +155,23 @@ Result<void> KeyRing::WriteFileLocked() const {
     bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
     ::close(fd);
     sodium_memzero(text.data(), text.size());
-    if (!ok || std::rename(tmp.c_str(), file_->c_str()) != 0) {
+    if (!ok) {
+        std::remove(tmp.c_str());
+        return core::Unavailable("cannot write master key file " + file_->string());
+    }
+    if (exclusive) {
+        // First key: link() fails if the file appeared meanwhile (two first starts at once), so a key that
+        // another process may already be using is never replaced.
+        const int linked = ::link(tmp.c_str(), file_->c_str());
+        const int saved = errno;
+        std::remove(tmp.c_str());
+        if (linked != 0) {
+            if (saved == EEXIST) return core::Conflict("master key file " + file_->string() + " already exists");
+            return core::Unavailable("cannot write master key file " + file_->string() + ": " + std::strerror(saved));
+        }
+        return {};
+    }
+    if (std::rename(tmp.c_str(), file_->c_str()) != 0) {
         std::remove(tmp.c_str());
         return core::Unavailable("cannot write master key file " + file_->string());
     }

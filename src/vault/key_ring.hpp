@@ -57,7 +57,8 @@ class KeyRing {
   private:
     KeyRing() = default;
     core::Result<void> ReloadLocked();
-    core::Result<void> WriteFileLocked() const;
+    // exclusive: create the file, failing with kConflict when it exists (never replaces it).
+    core::Result<void> WriteFileLocked(bool exclusive = false) const;
 
     mutable std::mutex mutex_;
     std::map<std::string, core::Secret> keys_;

@@ -49,6 +49,8 @@ const std::vector<RouteSpec> kRoutes = {
     {"GET", "/healthz"},
     {"GET", "/readyz"},
     {"GET", "/metrics"},
+    {"POST", "/api/v2/connections/{connectionId}/reauthorize"},
+    {"GET", "/oauth/cb/{app}"},
     {"GET", "/api/v2/users/me"},
     {"GET", "/api/v2/users/me/api-tokens"},
     {"POST", "/api/v2/users/me/api-tokens"},
@@ -202,6 +204,14 @@ std::vector<std::string> CheckStructure(const json::value& doc) {
                 const std::string s(status);
                 if (s.empty() || (s[0] != '4' && s[0] != '5')) continue;
                 const json::value& r = Deref(doc, response);
+                // A page for a browser (the OAuth callback) is HTML by design; every JSON error is the Error body.
+                if (r.is_object()) {
+                    json::error_code html_ec;
+                    if (r.find_pointer("/content/text~1html", html_ec) &&
+                        !r.find_pointer("/content/application~1json", html_ec)) {
+                        continue;
+                    }
+                }
                 const json::value* schema = nullptr;
                 if (r.is_object()) {
                     json::error_code ec;

@@ -351,7 +351,10 @@ TEST_P(StoreTest, SetConnectionStatus) {
     const Connection c = Must(store_->CreateConnection(NewConnection(team.id, "conn")));
     clock_.Advance(std::chrono::seconds(1));
 
-    Must(store_->SetConnectionStatus(team.id, c.id, ConnectionStatus::kBroken, "invalid_grant", 5555));
+    EXPECT_TRUE(Must(store_->SetConnectionStatus(team.id, c.id, ConnectionStatus::kBroken, "invalid_grant", 5555)));
+    // A status for an older version of the credentials changes nothing.
+    EXPECT_FALSE(
+        Must(store_->SetConnectionStatus(team.id, c.id, ConnectionStatus::kVerified, "", 6666, c.version + 7)));
     Connection got = Must(store_->GetConnection(team.id, c.id));
     EXPECT_EQ(got.status, ConnectionStatus::kBroken);
     EXPECT_EQ(got.status_detail, "invalid_grant");

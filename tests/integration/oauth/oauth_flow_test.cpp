@@ -1,0 +1,252 @@
+// OAuth 2 consent against a real provider (the npm package oidc-provider on loopback), through the real
+// binary and its REST API, with the provider's login and consent pages driven without a browser.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "support/http.hpp"
+#include "support/oidc_provider.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace switchboard::testing {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kClientSecret = "switchboard-client-secret-5d8e1f";
+
+int FreePort() {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+// An operator app for the provider, in Make's OAuth format.
+std::string IdpApp(const OidcEndpoints& e) {
+    json::object type{
+        {"type", "oauth-refresh"},
+        {"label", "Test identity provider"},
+        {"common", {{"clientId", "switchboard"}, {"clientSecret", kClientSecret}}},
+        {"scope", json::array{"openid", "email"}},
+        {"scopes", {{"openid", "Sign in"}, {"email", "Email address"}, {"read", "Read"}, {"write", "Write"}}},
+        {"api",
+         {{"authorize",
+           {{"url", e.authorization},
+            {"qs",
+             {{"client_id", "{{common.clientId}}"},
+              {"redirect_uri", "{{oauth.localRedirectUri}}"},
+              {"response_type", "code"},
+              {"scope", "{{join(oauth.scope, ' ')}}"}}},
+            {"response", {{"temp", {{"code", "{{query.code}}"}}}}}}},
+          {"token",
+           {{"url", e.token},
+            {"method", "POST"},
+            {"type", "urlencoded"},
+            {"body",
+             {{"grant_type", "authorization_code"},
+              {"code", "{{temp.code}}"},
+              {"client_id", "{{common.clientId}}"},
+              {"client_secret", "{{common.clientSecret}}"},
+              {"redirect_uri", "{{oauth.localRedirectUri}}"}}},
+            {"response",
+             {{"data",
+               {{"accessToken", "{{body.access_token}}"},
+                {"refreshToken", "{{body.refresh_token}}"},
+                {"expires", "{{addSeconds(now, body.expires_in)}}"}}}}},
+            {"log",
+             {{"sanitize", json::array{"request.body.client_secret", "response.body.access_token",
+                                       "response.body.refresh_token"}}}}}},
+          {"info",
+           {{"url", e.userinfo},
+            {"headers", {{"authorization", "Bearer {{data.accessToken}}"}}},
+            {"response", {{"metadata", {{"type", "email"}, {"value", "{{body.email}}"}}}, {"uid", "{{body.sub}}"}}}}},
+          {"refresh",
+           {{"condition", "{{data.expires < addMinutes(now, 1)}}"},
+            {"url", e.token},
+            {"method", "POST"},
+            {"type", "urlencoded"},
+            {"body",
+             {{"grant_type", "refresh_token"},
+              {"refresh_token", "{{data.refreshToken}}"},
+              {"client_id", "{{common.clientId}}"},
+              {"client_secret", "{{common.clientSecret}}"}}},
+            {"response",
+             {{"data",
+               {{"accessToken", "{{body.access_token}}"},
+                {"refreshToken", "{{body.refresh_token}}"},
+                {"expires", "{{addSeconds(now, body.expires_in)}}"}}}}}}},
+          {"invalidate",
+           {{"url", e.revocation},
+            {"method", "POST"},
+            {"type", "urlencoded"},
+            {"body",
+             {{"token", "{{data.accessToken}}"},
+              {"client_id", "{{common.clientId}}"},
+              {"client_secret", "{{common.clientSecret}}"}}}}}}}};
+    json::object app{{"name", "idp"},      {"label", "Test IdP"},
+                     {"version", "1.0.0"}, {"description", "oidc-provider on loopback"},
+                     {"theme", "#123456"}, {"connections", {{"idp", type}}}};
+    return json::serialize(app);
+}
+
+json::value Json(const std::string& s) { return json::parse(s); }
+
+class OAuthFlowTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        port = FreePort();
+        const std::string redirect = "http://127.0.0.1:" + std::to_string(port) + "/oauth/cb/idp";
+        OidcProviderOptions opts;
+        opts.clients.push_back(
+            {"switchboard", kClientSecret, {redirect}, "client_secret_post", {"authorization_code", "refresh_token"}});
+        opts.clients.push_back(
+            {"other", "other-secret-77", {redirect}, "client_secret_post", {"authorization_code", "refresh_token"}});
+        provider = std::make_unique<OidcProvider>(opts);
+        std::filesystem::create_directories(dir.file("apps"));
+        std::ofstream(dir.file("apps/idp.json")) << IdpApp(provider->endpoints());
+        auto valid = RunCommand({SwitchboardBinary(), "app", "validate", dir.file("apps/idp.json")});
+        ASSERT_EQ(valid.exit_code, 0) << valid.out << valid.err;
+        auto r = RunCommand({SwitchboardBinary(), "token", "create", "--data-dir", dir.file("data"), "--email",
+                             "ana@alpha.test", "--team", "Alpha"},
+                            {{"SWITCHBOARD_MASTER_KEY", ""}});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        std::string out = r.out;
+        while (!out.empty() && out.back() == '\n') out.pop_back();
+        token = out.substr(out.rfind('\n') + 1);
+        process = std::make_unique<Process>(
+            std::vector<std::string>{SwitchboardBinary(), "serve", "--data-dir", dir.file("data"), "--apps-dir",
+                                     dir.file("apps"), "--listen", "127.0.0.1:" + std::to_string(port),
+                                     "--allow-private-network", "--log-level", "debug"},
+            std::map<std::string, std::string>{{"SWITCHBOARD_MASTER_KEY", ""}}, dir.path().string());
+        ASSERT_TRUE(process->WaitForOutput("Switchboard listening on", 30s)) << process->Stderr();
+        team = Json(Call("GET", "/api/v2/teams").body).at("teams").at(0).at("id").as_int64();
+    }
+
+    HttpReply Call(const std::string& method, const std::string& target, const std::string& body = "") {
+        auto r = HttpRequest(port, method, target, body, {{"Authorization", "Token " + token}});
+        replies.push_back(r.body);
+        return r;
+    }
+
+    // Follows the browser's last hop: the provider's redirect to our callback.
+    HttpReply Callback(const std::string& redirect_url) {
+        const std::string prefix = "http://127.0.0.1:" + std::to_string(port);
+        EXPECT_EQ(redirect_url.rfind(prefix, 0), 0u) << redirect_url;
+        return HttpRequest(port, "GET", redirect_url.substr(prefix.size()));
+    }
+
+    std::pair<std::int64_t, std::string> StartCreate(const std::string& scopes_json) {
+        auto r = Call("POST", "/api/v2/connections?teamId=" + std::to_string(team),
+                      R"({"accountName":"My IdP","accountType":"idp","scopes":)" + scopes_json + "}");
+        EXPECT_EQ(r.status, 201) << r.body;
+        const auto doc = Json(r.body);
+        EXPECT_EQ(doc.at("connection").at("status").as_string(), "pending");
+        return {doc.at("connection").at("id").as_int64(), std::string(doc.at("authorizeUrl").as_string())};
+    }
+
+    json::value Get(std::int64_t id) {
+        return Json(Call("GET", "/api/v2/connections/" + std::to_string(id)).body).at("connection");
+    }
+
+    TempDir dir;
+    int port = 0;
+    std::unique_ptr<OidcProvider> provider;
+    std::unique_ptr<Process> process;
+    std::string token;
+    std::int64_t team = 0;
+    std::vector<std::string> replies;
+};
+
+TEST_F(OAuthFlowTest, AuthorizationCodeWithPkceProducesAVerifiedConnection) {
+    auto [id, url] = StartCreate(R"(["read"])");
+    EXPECT_NE(url.find("code_challenge="), std::string::npos) << url;
+    EXPECT_NE(url.find("code_challenge_method=S256"), std::string::npos);
+    EXPECT_NE(url.find("state="), std::string::npos);
+    const std::string back = CompleteConsent(url, "alice");
+    auto page = Callback(back);
+    EXPECT_EQ(page.status, 200) << page.body;
+    EXPECT_NE(page.body.find("switchboard:oauth"), std::string::npos);
+
+    const json::value c = Get(id);
+    EXPECT_EQ(c.at("status").as_string(), "verified") << c;
+    EXPECT_EQ(c.at("metadata").at("value").as_string(), "alice@example.test");
+    EXPECT_EQ(c.at("accountType").as_string(), "oauth");
+    std::set<std::string> scopes;
+    for (const auto& s : c.at("scopes").as_array()) scopes.insert(std::string(s.as_string()));
+    EXPECT_TRUE(scopes.contains("read") && scopes.contains("email") && scopes.contains("openid")) << c;
+    EXPECT_EQ(provider->Stats().TokenRequests("authorization_code"), 1);
+    auto test = Call("POST", "/api/v2/connections/" + std::to_string(id) + "/test");
+    EXPECT_TRUE(Json(test.body).at("verified").as_bool()) << test.body;
+
+    // The state is single use: the same answer again is refused and changes nothing.
+    auto replay = Callback(back);
+    EXPECT_EQ(replay.status, 400);
+    EXPECT_EQ(Get(id).at("version").as_int64(), c.at("version").as_int64());
+
+    // Reauthorize with an extra scope: same id, credentials replaced, scope added.
+    auto re = Call("POST", "/api/v2/connections/" + std::to_string(id) + "/reauthorize", R"({"scopes":["write"]})");
+    ASSERT_EQ(re.status, 200) << re.body;
+    auto page2 = Callback(CompleteConsent(std::string(Json(re.body).at("authorizeUrl").as_string()), "alice"));
+    EXPECT_EQ(page2.status, 200) << page2.body;
+    const json::value after = Get(id);
+    EXPECT_EQ(after.at("version").as_int64(), c.at("version").as_int64() + 1);
+    EXPECT_NE(json::serialize(after.at("scopes")).find("write"), std::string::npos) << after;
+
+    // Delete revokes the token at the provider.
+    const int revocations_before = provider->Stats().routes["revocation"];
+    auto del = Call("DELETE", "/api/v2/connections/" + std::to_string(id));
+    EXPECT_EQ(del.status, 200) << del.body;
+    EXPECT_FALSE(Json(del.body).as_object().contains("revocation")) << del.body;
+    EXPECT_EQ(provider->Stats().routes["revocation"], revocations_before + 1);
+
+    // No response ever carried the client secret.
+    for (const auto& body : replies) EXPECT_EQ(body.find(kClientSecret), std::string::npos) << body;
+    EXPECT_EQ(process->Stderr().find(kClientSecret), std::string::npos);
+}
+
+TEST_F(OAuthFlowTest, ForgedStateAndACodeForAnotherClientStoreNothing) {
+    auto [id, url] = StartCreate("[]");
+    // A forged state is refused.
+    auto forged = HttpRequest(port, "GET", "/oauth/cb/idp?code=abc&state=forged-state-value");
+    EXPECT_EQ(forged.status, 400);
+    EXPECT_EQ(Get(id).at("status").as_string(), "pending");
+
+    // The provider issues a code to another client (same redirect URI); our state is genuine, but the token
+    // exchange with our client must fail, and nothing is stored.
+    std::string other_url = url;
+    const auto pos = other_url.find("client_id=switchboard");
+    ASSERT_NE(pos, std::string::npos) << url;
+    other_url.replace(pos, std::string("client_id=switchboard").size(), "client_id=other");
+    auto page = Callback(CompleteConsent(other_url, "alice"));
+    EXPECT_EQ(page.status, 400) << page.body;
+    const json::value c = Get(id);
+    EXPECT_EQ(c.at("status").as_string(), "failed") << c;
+    EXPECT_TRUE(c.at("metadata").is_null());
+    EXPECT_GE(provider->Stats().invalid_grant, 1);
+
+    // A provider error (the user denied) is shown and stores nothing either.
+    auto [id2, url2] = StartCreate("[]");
+    const auto state_pos = url2.find("state=");
+    const std::string state = url2.substr(state_pos + 6, url2.find('&', state_pos) - state_pos - 6);
+    auto denied = HttpRequest(port, "GET", "/oauth/cb/idp?error=access_denied&state=" + state);
+    EXPECT_EQ(denied.status, 400);
+    EXPECT_NE(denied.body.find("access_denied"), std::string::npos) << denied.body;
+    EXPECT_EQ(Get(id2).at("status").as_string(), "failed");
+}
+
+}  // namespace
+}  // namespace switchboard::testing
