@@ -36,7 +36,10 @@ class Upstream {
             const bool by_header = req.Header("x-api-key").value_or("") == key_;
             const bool by_query = req.Query("api_key").value_or("") == key_;
             if (!by_header && !by_query) {
-                return http_server::Response::Json(401, R"({"error":"invalid api key"})");
+                // Like many APIs, it echoes what it got: Switchboard must not pass that on.
+                const std::string got(req.Header("x-api-key").value_or(req.Query("api_key").value_or("")));
+                return http_server::Response::Json(
+                    401, json::serialize(json::object{{"error", "invalid api key"}, {"received", got}}));
             }
             return http_server::Response::Json(200, R"({"id":4242,"email":"owner@acme.test","name":"Acme Owner"})");
         });
@@ -92,11 +95,12 @@ std::string AcmeApp(int port) {
         "response": {
           "metadata": {"type": "email", "value": "{{body.email}}"},
           "uid": "{{body.id}}",
-          "error": {"message": "[{{statusCode}}] {{body.error}}"}
-        }
-      }
-    }
-  }
+          "error": {"message": "[{{statusCode}}] {{body.error}}: {{body.received}}"
+}
+}
+}
+}
+}
 })";
 }
 
@@ -181,10 +185,10 @@ TEST_F(ConnectionApiTest, CreateVerifyKeyRotationAndSetDataThroughTheApi) {
     auto test = Call(token_a, "POST", path + "/test");
     ASSERT_EQ(test.status, 200) << test.body;
     EXPECT_FALSE(Json(test.body).at("verified").as_bool());
-    EXPECT_EQ(Json(test.body).at("message").as_string(), "[401] invalid api key");
+    EXPECT_EQ(Json(test.body).at("message").as_string(), "[401] invalid api key: [redacted]");
     auto failed = Json(Call(token_a, "GET", path).body).at("connection");
     EXPECT_EQ(failed.at("status").as_string(), "failed");
-    EXPECT_EQ(failed.at("statusMessage").as_string(), "[401] invalid api key");
+    EXPECT_EQ(failed.at("statusMessage").as_string(), "[401] invalid api key: [redacted]");
 
     // The edit form: non-secret values prefilled, the secret empty; the fixed field is not offered.
     auto schema = Call(token_a, "GET", path + "/editable-data-schema");
@@ -287,6 +291,9 @@ TEST_F(ConnectionApiTest, BuiltInHttpAppSendsTheKeyWhereTheUserSaid) {
     const auto id = Json(plain.body).at("connection").at("id").as_int64();
     auto test = Call(token_a, "POST", "/api/v2/connections/" + std::to_string(id) + "/test");
     EXPECT_TRUE(Json(test.body).at("verified").as_bool()) << test.body;
+    // The upstream echoed the wrong key back on the refused attempts; neither key reached a reply or a log.
+    for (const auto& r : replies) EXPECT_EQ(r.find(kKey1), std::string::npos) << r;
+    EXPECT_EQ(server.process->Stderr().find(kKey1), std::string::npos);
 }
 
 TEST_F(ConnectionApiTest, BadInputStoresNothing) {
@@ -314,9 +321,16 @@ TEST_F(ConnectionApiTest, BadInputStoresNothing) {
     const int before = upstream.calls();
     auto refused = Call(token_a, "POST", Conns(team_a), R"({"accountName":"x","accountType":"acme","apiKey":"wrong"})");
     EXPECT_EQ(refused.status, 400);
-    EXPECT_EQ(Json(refused.body).at("detail").as_string(), "[401] invalid api key");
+    EXPECT_EQ(Json(refused.body).at("detail").as_string(), "[401] invalid api key: [redacted]");
     EXPECT_EQ(upstream.calls(), before + 1) << "create must verify against the app";
     EXPECT_EQ(Call(token_a, "POST", Conns(team_a), "{broken").status, 400);
+    // A huge value is refused before any pattern runs on it.
+    auto huge =
+        Call(token_a, "POST", Conns(team_a),
+             json::serialize(json::object{
+                 {"accountName", "x"}, {"accountType", "github"}, {"token", "ghp_" + std::string(200'000, 'a')}}));
+    EXPECT_EQ(huge.status, 400) << huge.body.substr(0, 300);
+    EXPECT_EQ(HttpRequest(server.port, "GET", "/healthz").status, 200);
     EXPECT_EQ(Call(token_a, "POST", "/api/v2/connections", R"({"accountName":"x"})").status, 400);
 
     auto list = Call(token_a, "GET", Conns(team_a));
@@ -356,6 +370,7 @@ TEST_F(ConnectionApiTest, AnotherTeamCannotTouchTheConnection) {
     struct Case {
         std::string method, target, body;
     };
+    const int calls_before = upstream.calls();
     for (const Case& c : std::vector<Case>{{"GET", path, ""},
                                            {"POST", path + "/test", ""},
                                            {"POST", path + "/set-data", std::string(R"({"apiKey":")") + kKey1 + "\"}"},
@@ -367,11 +382,23 @@ TEST_F(ConnectionApiTest, AnotherTeamCannotTouchTheConnection) {
         EXPECT_EQ(r.status, 404) << c.method << " " << c.target << ": " << r.body;
         EXPECT_EQ(Json(r.body).at("code").as_string(), "SC404");
     }
+    EXPECT_EQ(upstream.calls(), calls_before) << "another team's request reached the app";
+    EXPECT_EQ(Call(token_b, "GET", "/api/v2/audit?teamId=" + std::to_string(team_a)).status, 403);
     auto still = Json(Call(token_a, "GET", path).body).at("connection");
     EXPECT_EQ(still.at("name").as_string(), "Acme");
     EXPECT_EQ(still.at("version").as_int64(), 1);
-    // A monitoring member of the owning team gets 403 on changes, not 404.
+    // Inside the team, roles decide: monitoring reads only; operators may also test; members and admins change.
     EXPECT_EQ(Call(token_mon, "PATCH", path, R"({"name":"x"})").status, 403);
+    EXPECT_EQ(Call(token_mon, "POST", path + "/test").status, 403);
+    EXPECT_EQ(Call(token_mon, "GET", path).status, 200);
+    const std::string token_op = CreateToken("otto@alpha.test", "Alpha", "operator");
+    EXPECT_EQ(Call(token_op, "POST", path + "/test").status, 200);
+    for (const Case& c : std::vector<Case>{{"PATCH", path, R"({"name":"x"})"},
+                                           {"POST", path + "/set-data", std::string(R"({"apiKey":")") + kKey1 + "\"}"},
+                                           {"DELETE", path + "?confirmed=true", ""}}) {
+        EXPECT_EQ(Call(token_op, c.method, c.target, c.body).status, 403) << c.method << " " << c.target;
+    }
+    EXPECT_EQ(Json(Call(token_a, "GET", path).body).at("connection").at("version").as_int64(), 1);
 }
 
 TEST_F(ConnectionApiTest, DeleteAsksForConfirmationWhileScenariosUseIt) {

@@ -360,7 +360,7 @@ TEST_F(ServerProcessTest, SigkillDuringWritesLosesNoAcknowledgedWriteAndPassesIn
 }
 
 TEST_F(ServerProcessTest, KeysRotateWhileServingRewrapsEveryDataKey) {
-    CreateToken("ana@example.com", "Ops", "admin");
+    const std::string token = CreateToken("ana@example.com", "Ops", "admin");
     const std::string key_file = data_dir() + "/master.key";
     core::SystemClock clock;
     core::SodiumRandom random;
@@ -383,6 +383,16 @@ TEST_F(ServerProcessTest, KeysRotateWhileServingRewrapsEveryDataKey) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("re-wrapped 25 data keys"), std::string::npos) << r.out;
     EXPECT_EQ(HttpRequest(s.port, "GET", "/readyz").status, 200);
+
+    // The running server opens the re-wrapped rows (it reloads the key file for the new key id).
+    auto rows_now = st->ListConnections(team, {100, 0});
+    ASSERT_TRUE(rows_now && !rows_now->empty());
+    auto tested =
+        HttpRequest(s.port, "POST", "/api/v2/connections/" + std::to_string(rows_now->front().id.value()) + "/test", "",
+                    Auth(token));
+    ASSERT_EQ(tested.status, 200) << tested.body;
+    EXPECT_TRUE(Json(tested.body).at("verified").as_bool()) << tested.body;
+    EXPECT_NE(Json(tested.body).at("connection").at("status").as_string(), "broken");
 
     auto fresh = std::move(*vault::KeyRing::FromFile(key_file));
     EXPECT_NE(fresh->active_id(), old_id);
