@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. See README.md.
-.PHONY: all deps deps-test build run test test-unit asan format check-format clean
+.PHONY: all deps deps-test build run test asan bench format check-format clean
 
 JOBS ?= $(shell nproc)
 DATA_DIR ?= ./data
@@ -20,7 +20,7 @@ run: build
 	./build/switchboard serve --data-dir $(DATA_DIR)
 
 # Every test: unit, storage (SQLite + a real PostgreSQL the tests start), HTTP, CLI/process integration,
-# and the format check. Exits non-zero when anything fails.
+# OAuth against oidc-provider, the template fuzzer, and the format check. Exits non-zero when anything fails.
 test: deps-test
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
@@ -30,7 +30,14 @@ test: deps-test
 asan: deps-test
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
-	@ctest --test-dir build-asan --output-on-failure -j $(JOBS)
+	@ctest --test-dir build-asan --output-on-failure -j $(JOBS) -E iml_fuzz
+
+# Google Benchmark micro-benchmarks (Release); results as JSON in bench/results/ (git-ignored).
+bench: deps-test
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target iml_bench
+	@mkdir -p bench/results
+	./build/bench/iml_bench --benchmark_out=bench/results/iml.json --benchmark_out_format=json
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

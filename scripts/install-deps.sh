@@ -4,7 +4,7 @@ set -euo pipefail
 kind=${1:-build}
 build=(cmake ninja-build g++ make pkg-config libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
        libsodium-dev libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev)
-test=(googletest libgtest-dev libgmock-dev postgresql clang-format curl sqlite3 procps python3 python3-jsonschema clang libclang-rt-14-dev)
+test=(googletest libgtest-dev libgmock-dev libbenchmark-dev postgresql clang-format curl sqlite3 procps python3 python3-jsonschema clang libclang-rt-14-dev)
 want=("${build[@]}")
 [ "$kind" = test ] && want+=("${test[@]}")
 # The OAuth 2 / OpenID provider fixture (tests/support/oidc) runs on Node.js. A node already on PATH (e.g. the
