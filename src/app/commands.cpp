@@ -2,8 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "api/api.hpp"
 #include "api/error_body.hpp"
@@ -73,7 +76,30 @@ int RunServe(const Config& config) {
     std::cout << "Switchboard listening on http://" << host << ":" << server.port() << std::endl;
     spdlog::info("listening on {}:{} (database {}, public URL {})", host, server.port(),
                  config.is_sqlite() ? config.database : std::string("postgres"), config.public_url);
+    // The token refresher: renews OAuth access tokens before they expire, on every node (leases keep it to one
+    // refresh per connection at a time).
+    std::mutex refresher_mutex;
+    std::condition_variable refresher_cv;
+    bool stopping = false;
+    std::thread refresher([&] {
+        std::unique_lock lock(refresher_mutex);
+        while (!refresher_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
+            lock.unlock();
+            try {
+                (*rt)->connections->RefreshDueConnections();
+            } catch (const std::exception& e) {
+                spdlog::error("token refresher: {}", e.what());
+            }
+            lock.lock();
+        }
+    });
     server.WaitForShutdownSignal();
+    {
+        std::lock_guard lock(refresher_mutex);
+        stopping = true;
+    }
+    refresher_cv.notify_all();
+    refresher.join();
     spdlog::info("stopped");
     return 0;
 }

@@ -472,6 +472,7 @@ Result<ConnectionView> ConnectionService::CreateOAuth(const Caller& caller, core
         nc.uid = grant->uid;
         nc.scopes_json = ScopesJson(grant->granted_scopes);
         nc.expire_at = grant->expire_at;
+        nc.token_expires_at = oauth::TokenExpiry(grant->data);
         auto created = credentials_.Create(nc, core::Secret(CredentialJson(parameters, grant->data)));
         if (!created) return created.error();
         Audit(caller, *created, "connection.create", {{"verified", true}});
@@ -576,6 +577,7 @@ ConsentOutcome ConnectionService::CompleteConsent(const std::string& app_name, c
     rep.uid = grant->uid;
     rep.scopes_json = ScopesJson(grant->granted_scopes);
     rep.expire_at = grant->expire_at;
+    rep.token_expires_at = oauth::TokenExpiry(grant->data);
     if (grant->partial) {
         std::string missing;
         const std::set<std::string> have(grant->granted_scopes.begin(), grant->granted_scopes.end());

@@ -10,6 +10,9 @@
 // - Another team's connection reads as not found (404), whatever the call.
 #include <boost/json/object.hpp>
 
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +41,9 @@ struct ConsentOutcome {
     std::string message;
     core::ConnectionId connection;
 };
+
+// A random name for this process, used as the refresh lease holder.
+std::string NewNodeId();
 
 inline constexpr std::int64_t kConsentWindowMs = 10 * 60 * 1000;
 
@@ -70,7 +76,8 @@ class ConnectionService {
           verifier_(verifier),
           accounts_(accounts),
           clock_(clock),
-          oauth_(oauth) {}
+          oauth_(oauth),
+          node_id_(NewNodeId()) {}
 
     core::Result<std::vector<ConnectionView>> List(const accounts::Caller& caller, core::TeamId team,
                                                    const store::ConnectionQuery& query, const store::Page& page);
@@ -95,6 +102,16 @@ class ConnectionService {
     // The OAuth callback (GET /oauth/cb/{app}): state checked (known, unused, unexpired, same app), code
     // exchanged, info run, credentials sealed and stored. Never throws; failures are in the outcome.
     ConsentOutcome CompleteConsent(const std::string& app, const boost::json::object& query);
+
+    // OAuth: renews the access token when it is due (the app's refresh condition, else within
+    // min(15 min, half its lifetime) of expiry), or always with force. At most one refresh per connection at a
+    // time: single-flight in this process, a lease row across processes; the HTTP call holds no database lock,
+    // and the new tokens are committed (version + 1) before anyone uses them. invalid_grant re-reads the row
+    // (another node may just have rotated it) and otherwise marks it needs_reauthorization. Returns the row
+    // to use now.
+    core::Result<store::Connection> RefreshIfDue(core::ConnectionId id, bool force = false);
+    // The refresher's pass: every verified connection whose token is due. Returns how many were refreshed.
+    int RefreshDueConnections();
 
     // Sealed credential set layout: {"parameters": {...}, "data": {...}}.
     static std::string CredentialJson(const boost::json::object& parameters, const boost::json::object& data);
@@ -121,9 +138,16 @@ class ConnectionService {
                                            const boost::json::object& parameters,
                                            const std::vector<std::string>& scopes, const std::string& purpose);
 
+    std::shared_ptr<std::mutex> RefreshMutex(core::ConnectionId id);
+    core::Result<bool> IsDue(const store::Connection& row, const catalog::App& app, const catalog::ConnectionType& type,
+                             const boost::json::object& parameters, const boost::json::object& data);
+
     accounts::AccountService& accounts_;
     const core::Clock& clock_;
     oauth::OAuthEngine* oauth_;
+    std::string node_id_;  // this process's lease holder name
+    std::mutex refresh_map_mutex_;
+    std::map<std::int64_t, std::weak_ptr<std::mutex>> refresh_mutexes_;
 };
 
 // Connection names: 1..128 characters, not only whitespace.

@@ -20,6 +20,7 @@ Result<store::Connection> CredentialStore::Create(const NewConnection& c, const 
     row.created_by = c.created_by;
     row.uid = c.uid;
     row.expire_at = c.expire_at;
+    row.token_expires_at = c.token_expires_at;
     // The row and its sealed data are written in one transaction: no reader ever sees it half-made.
     return store_.CreateConnection(row, [&](core::ConnectionId id, std::int64_t version) {
         return vault_.Seal({c.team, id, version}, data);

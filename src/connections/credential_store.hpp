@@ -26,6 +26,7 @@ struct NewConnection {
     core::UserId created_by;
     std::string uid;
     std::optional<std::int64_t> expire_at;
+    std::optional<std::int64_t> token_expires_at;
 };
 
 class CredentialStore {

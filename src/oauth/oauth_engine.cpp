@@ -229,6 +229,54 @@ Result<void> OAuthEngine::RunInfo(const catalog::App& app, const catalog::Connec
     return {};
 }
 
+std::optional<std::int64_t> TokenExpiry(const json::object& data) {
+    const auto* e = data.if_contains("expires");
+    if (!e || !e->is_string() || e->as_string().empty()) return std::nullopt;
+    return iml::ParseDateText(e->as_string(), iml::TimeZone::Utc());
+}
+
+Result<std::optional<bool>> OAuthEngine::RefreshDue(const catalog::App& app, const catalog::ConnectionType& type,
+                                                    const json::object& parameters, const json::object& data) {
+    const json::object& spec = Step(type, "refresh");
+    if (spec.empty() || !spec.contains("condition")) return std::optional<bool>();
+    json::object root = Root(app, type, parameters, {});
+    root["data"] = data;
+    root["connection"] = data;
+    iml::Context ctx;
+    ctx.root = &root;
+    ctx.clock = &clock_;
+    ctx.random = &random_;
+    auto due = request_spec::Condition(spec, ctx);
+    if (!due) return due.error();
+    return std::optional<bool>(*due);
+}
+
+Result<json::object> OAuthEngine::Refresh(const catalog::App& app, const catalog::ConnectionType& type,
+                                          const json::object& parameters, const json::object& data) {
+    const json::object& spec = Step(type, "refresh");
+    if (spec.empty()) return core::InvalidArgument("connection type " + type.name + " has no refresh step");
+    json::object root = Root(app, type, parameters, {});
+    root["data"] = data;
+    root["connection"] = data;
+    iml::Context ctx;
+    ctx.root = &root;
+    ctx.clock = &clock_;
+    ctx.random = &random_;
+    auto sent = SendStep(http_, app, type, spec, root, ctx, "refresh", Secrets(type, parameters, data));
+    if (!sent) return sent.error();
+    auto fresh = request_spec::RenderDirective(spec, "data", ctx);
+    if (!fresh) return fresh.error();
+    json::object merged = data;
+    if (fresh->is_object()) {
+        for (const auto& [k, v] : fresh->as_object()) {
+            // An empty value means the provider did not send it (no rotation): keep the old one.
+            if (v.is_null() || (v.is_string() && v.as_string().empty())) continue;
+            merged[k] = v;
+        }
+    }
+    return merged;
+}
+
 Result<Grant> OAuthEngine::Info(const catalog::App& app, const catalog::ConnectionType& type,
                                 const json::object& parameters, const json::object& data) {
     Grant grant;

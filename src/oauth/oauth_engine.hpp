@@ -39,6 +39,9 @@ struct Grant {
     std::string uid;
 };
 
+// data.expires (ISO 8601) in ms, when present.
+std::optional<std::int64_t> TokenExpiry(const boost::json::object& data);
+
 // A provider's refusal (access_denied, invalid_grant, a failed token request): message is user-facing and
 // never contains a secret.
 core::Error ProviderError(std::string message);
@@ -61,6 +64,16 @@ class OAuthEngine {
     core::Result<Grant> ClientCredentials(const catalog::App& app, const catalog::ConnectionType& type,
                                           const boost::json::object& parameters,
                                           const std::vector<std::string>& scopes);
+    // api.refresh's condition rendered over the stored data: nullopt when the step has none (the caller then
+    // applies its margin rule).
+    core::Result<std::optional<bool>> RefreshDue(const catalog::App& app, const catalog::ConnectionType& type,
+                                                 const boost::json::object& parameters,
+                                                 const boost::json::object& data);
+    // Runs api.refresh. The answer's data is merged over the stored data (a provider that does not rotate keeps
+    // the old refresh token). A refusal is a ProviderError whose detail names the provider's error code
+    // (invalid_grant …); transport failures are kUpstreamError too, with "could not be reached".
+    core::Result<boost::json::object> Refresh(const catalog::App& app, const catalog::ConnectionType& type,
+                                              const boost::json::object& parameters, const boost::json::object& data);
     // Runs the info step with stored data (connection test). A refused request is a ProviderError.
     core::Result<Grant> Info(const catalog::App& app, const catalog::ConnectionType& type,
                              const boost::json::object& parameters, const boost::json::object& data);

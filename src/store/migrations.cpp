@@ -66,7 +66,8 @@ const std::vector<Migration> kMigrations = {
          " last_verified_at BIGINT,"
          " created_by BIGINT NULL,"
          " uid TEXT,"
-         " expire_at BIGINT)",
+         " expire_at BIGINT,"
+         " token_expires_at BIGINT)",
 
          "CREATE INDEX connections_team_name ON connections (team_id, name, id)",
 
@@ -96,7 +97,7 @@ const std::vector<Migration> kMigrations = {
          "CREATE INDEX audit_events_team ON audit_events (team_id, id)",
      }},
     {2,
-     "oauth consent state",
+     "oauth consent state and refresh leases",
      {
          // One row per consent window in flight: single use (deleted when consumed), expiring, bound to the
          // team, the user and the pending connection. Only the SHA-256 of the state is stored; the PKCE
@@ -113,6 +114,13 @@ const std::vector<Migration> kMigrations = {
          " created_at BIGINT NOT NULL,"
          " expires_at BIGINT NOT NULL)",
          "CREATE INDEX oauth_states_expiry ON oauth_states (expires_at)",
+         // At most one token refresh per connection at a time across every node: a lease with a fence.
+         "CREATE TABLE oauth_refresh_leases ("
+         " connection_id BIGINT PRIMARY KEY REFERENCES connections (id) ON DELETE CASCADE,"
+         " holder TEXT NOT NULL,"
+         " fence BIGINT NOT NULL,"
+         " expires_at BIGINT NOT NULL)",
+         "CREATE INDEX connections_token_expiry ON connections (token_expires_at)",
      }},
 };
 

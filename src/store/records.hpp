@@ -70,9 +70,10 @@ struct Connection {
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
     std::optional<std::int64_t> last_verified_at;
-    core::UserId created_by;                // 0 when created by the system
-    std::string uid;                        // the account's id at the app (Make's uid), "" when unknown
-    std::optional<std::int64_t> expire_at;  // when the whole grant must be reauthorized (OAuth), ms
+    core::UserId created_by;                       // 0 when created by the system
+    std::string uid;                               // the account's id at the app (Make's uid), "" when unknown
+    std::optional<std::int64_t> expire_at;         // when the whole grant must be reauthorized (OAuth), ms
+    std::optional<std::int64_t> token_expires_at;  // when the current access token expires (OAuth), ms
 };
 
 // Everything an edit (set-data, verify, reauthorize) replaces at once, in one statement.
@@ -85,6 +86,7 @@ struct ConnectionReplacement {
     std::string status_detail;
     std::optional<std::int64_t> last_verified_at;
     std::optional<std::int64_t> expire_at;
+    std::optional<std::int64_t> token_expires_at;
 };
 
 // A scenario that uses a connection (the usage index).

@@ -64,7 +64,7 @@ constexpr std::string_view kMembershipColumns = "team_id, user_id, role, created
 constexpr std::string_view kTokenColumns = "id, user_id, token_hash, label, created_at, last_used_at, revoked_at";
 constexpr std::string_view kConnectionColumns =
     "id, team_id, name, app, type, version, key_id, wrapped_key, ciphertext, status, status_detail, metadata_json,"
-    " scopes_json, created_at, updated_at, last_verified_at, created_by, uid, expire_at";
+    " scopes_json, created_at, updated_at, last_verified_at, created_by, uid, expire_at, token_expires_at";
 constexpr std::string_view kAuditColumns = "id, team_id, user_id, action, target, detail_json, created_at";
 
 std::string Sql(std::initializer_list<std::string_view> parts) {
@@ -113,6 +113,7 @@ core::Result<Connection> ConnectionFrom(const Row& r) {
     c.created_by = core::UserId(r.OptInt(16).value_or(0));
     c.uid = r.IsNull(17) ? std::string() : r.Text(17);
     c.expire_at = r.OptInt(18);
+    c.token_expires_at = r.OptInt(19);
     return c;
 }
 
@@ -355,13 +356,14 @@ class SqlStore final : public Store {
             auto r = tx.Exec(
                 Sql({"INSERT INTO connections (team_id, name, app, type, version, key_id, wrapped_key, ciphertext,"
                      " status, status_detail, metadata_json, scopes_json, created_at, updated_at, last_verified_at,"
-                     " created_by, uid, expire_at)"
-                     " VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16) "
-                     "RETURNING ",
+                     " created_by, uid, expire_at, token_expires_at)"
+                     " VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17)"
+                     " RETURNING ",
                      kConnectionColumns}),
                 {c.team_id.value(), c.name, c.app, c.type, c.sealed.key_id, c.sealed.wrapped_key, c.sealed.ciphertext,
                  std::string(ConnectionStatusName(c.status)), c.status_detail, *metadata, *scopes, now,
-                 Opt(c.last_verified_at), NullIfZero(c.created_by.value()), c.uid, Opt(c.expire_at)});
+                 Opt(c.last_verified_at), NullIfZero(c.created_by.value()), c.uid, Opt(c.expire_at),
+                 Opt(c.token_expires_at)});
             if (!r) return r.error();
             auto created = ConnectionFrom(r->rows.at(0));
             if (!created) return created.error();
@@ -486,12 +488,14 @@ class SqlStore final : public Store {
             auto r = tx.Exec(
                 Sql({"UPDATE connections SET version = version + 1, key_id = $1, wrapped_key = $2, ciphertext = $3,"
                      " metadata_json = $4, scopes_json = $5, updated_at = $6, uid = $7, status = $8,"
-                     " status_detail = $9, last_verified_at = COALESCE($10, last_verified_at), expire_at = $11"
+                     " status_detail = $9, last_verified_at = COALESCE($10, last_verified_at), expire_at = $11,"
+                     " token_expires_at = $15"
                      " WHERE team_id = $12 AND id = $13 AND version = $14 RETURNING ",
                      kConnectionColumns}),
                 {rep.sealed.key_id, rep.sealed.wrapped_key, rep.sealed.ciphertext, *metadata, *scopes,
                  clock_.NowMillis(), rep.uid, std::string(ConnectionStatusName(rep.status)), rep.status_detail,
-                 Opt(rep.last_verified_at), Opt(rep.expire_at), team.value(), id.value(), expected_version});
+                 Opt(rep.last_verified_at), Opt(rep.expire_at), team.value(), id.value(), expected_version,
+                 Opt(rep.token_expires_at)});
             if (!r) return r.error();
             if (!r->rows.empty()) {
                 auto replaced = ConnectionFrom(r->rows[0]);
@@ -606,6 +610,40 @@ class SqlStore final : public Store {
         auto r = db_->Exec("DELETE FROM oauth_states WHERE expires_at < $1", {now_ms});
         if (!r) return r.error();
         return r->affected;
+    }
+
+    // ---- refresh leases ----
+
+    core::Result<std::vector<Connection>> ListConnectionsDueForRefresh(std::int64_t before_ms, int limit) override {
+        auto r = db_->Exec(Sql({"SELECT ", kConnectionColumns,
+                                " FROM connections WHERE token_expires_at IS NOT NULL AND token_expires_at < $1"
+                                " AND status = 'verified' ORDER BY token_expires_at LIMIT $2"}),
+                           {before_ms, std::int64_t{std::clamp(limit, 1, kMaxPageLimit)}});
+        if (!r) return r.error();
+        return ConnectionsFrom(*r);
+    }
+
+    core::Result<std::optional<std::int64_t>> AcquireRefreshLease(core::ConnectionId id, const std::string& holder,
+                                                                  std::int64_t now_ms, std::int64_t ttl_ms) override {
+        auto r = db_->Exec(
+            "INSERT INTO oauth_refresh_leases (connection_id, holder, fence, expires_at) VALUES ($1, $2, 1, $3)"
+            " ON CONFLICT (connection_id) DO UPDATE SET holder = excluded.holder,"
+            " fence = oauth_refresh_leases.fence + 1, expires_at = excluded.expires_at"
+            " WHERE oauth_refresh_leases.expires_at < $4 RETURNING fence",
+            {id.value(), holder, now_ms + ttl_ms, now_ms});
+        if (!r) return r.error();
+        if (r->rows.empty()) return std::optional<std::int64_t>();
+        return std::optional<std::int64_t>(r->rows[0].Int(0));
+    }
+
+    core::Result<void> ReleaseRefreshLease(core::ConnectionId id, const std::string& holder,
+                                           std::int64_t fence) override {
+        // Expire rather than delete, so the fence keeps counting up.
+        auto r = db_->Exec(
+            "UPDATE oauth_refresh_leases SET expires_at = 0 WHERE connection_id = $1 AND holder = $2 AND fence = $3",
+            {id.value(), holder, fence});
+        if (!r) return r.error();
+        return {};
     }
 
     // ---- usage index ----

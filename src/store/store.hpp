@@ -93,6 +93,16 @@ class Store {
                                                    const std::string& old_key_id, const std::string& new_key_id,
                                                    const std::string& new_wrapped_key) = 0;
 
+    // OAuth token refresh. Verified connections whose access token expires before `before_ms`.
+    virtual core::Result<std::vector<Connection>> ListConnectionsDueForRefresh(std::int64_t before_ms, int limit) = 0;
+    // The refresh lease of a connection: a fence (increasing) when acquired, nullopt while another holder's
+    // lease is unexpired. The caller must not hold a transaction while refreshing.
+    virtual core::Result<std::optional<std::int64_t>> AcquireRefreshLease(core::ConnectionId id,
+                                                                          const std::string& holder,
+                                                                          std::int64_t now_ms, std::int64_t ttl_ms) = 0;
+    virtual core::Result<void> ReleaseRefreshLease(core::ConnectionId id, const std::string& holder,
+                                                   std::int64_t fence) = 0;
+
     // The usage index: which scenarios use a connection.
     virtual core::Result<void> UpsertConnectionUsage(const ConnectionUsage& usage) = 0;
     virtual core::Result<void> RemoveScenarioUsage(std::int64_t scenario_id) = 0;

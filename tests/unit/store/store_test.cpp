@@ -659,6 +659,44 @@ TEST_P(StoreTest, OAuthStateIsSingleUseAndSwept) {
     EXPECT_TRUE(IsError(store_->ConsumeOAuthState("fresh"), Errc::kNotFound));
 }
 
+TEST_P(StoreTest, RefreshLeaseAdmitsOneHolderAtATime) {
+    const Team team = Must(store_->CreateTeam("T"));
+    const Connection c = Must(store_->CreateConnection(NewConnection(team.id, "oauth")));
+    const std::int64_t now = clock_.NowMillis();
+    const auto a = Must(store_->AcquireRefreshLease(c.id, "node-a", now, 30'000));
+    ASSERT_TRUE(a.has_value());
+    EXPECT_FALSE(Must(store_->AcquireRefreshLease(c.id, "node-b", now + 1000, 30'000)).has_value());
+    Must(store_->ReleaseRefreshLease(c.id, "node-a", *a));
+    const auto b = Must(store_->AcquireRefreshLease(c.id, "node-b", now + 2000, 30'000));
+    ASSERT_TRUE(b.has_value());
+    EXPECT_GT(*b, *a);
+    // An expired lease (a crashed holder) is taken over.
+    const auto c2 = Must(store_->AcquireRefreshLease(c.id, "node-c", now + 40'000, 30'000));
+    ASSERT_TRUE(c2.has_value());
+    EXPECT_GT(*c2, *b);
+    // A stale holder's release does not free the new holder's lease.
+    Must(store_->ReleaseRefreshLease(c.id, "node-b", *b));
+    EXPECT_FALSE(Must(store_->AcquireRefreshLease(c.id, "node-d", now + 41'000, 30'000)).has_value());
+}
+
+TEST_P(StoreTest, ConnectionsDueForRefreshByTokenExpiry) {
+    const Team team = Must(store_->CreateTeam("T"));
+    const Connection soon = Must(store_->CreateConnection(NewConnection(team.id, "soon")));
+    const Connection later = Must(store_->CreateConnection(NewConnection(team.id, "later")));
+    const Connection none = Must(store_->CreateConnection(NewConnection(team.id, "none")));
+    ConnectionReplacement rep;
+    rep.sealed = SealedData{"k", "w", "c"};
+    rep.status = ConnectionStatus::kVerified;
+    rep.token_expires_at = 1000;
+    Must(store_->ReplaceConnection(team.id, soon.id, soon.version, rep));
+    rep.token_expires_at = 9000;
+    Must(store_->ReplaceConnection(team.id, later.id, later.version, rep));
+    (void)none;
+    EXPECT_EQ(Names(Must(store_->ListConnectionsDueForRefresh(5000, 10))), std::vector<std::string>{"soon"});
+    EXPECT_EQ(Names(Must(store_->ListConnectionsDueForRefresh(10000, 10))),
+              (std::vector<std::string>{"soon", "later"}));
+}
+
 TEST(MigrationHistory, VersionsAscendAndRenderPerBackend) {
     int previous = 0;
     for (const Migration& m : Migrations()) {
