@@ -136,20 +136,20 @@ Result<std::vector<MemberView>> AccountService::ListMembers(const Caller& caller
     return out;
 }
 
+Result<store::User> AccountService::FindOrCreateUser(const std::string& email) {
+    auto existing = store_.FindUserByEmail(email);
+    if (!existing) return existing.error();
+    if (*existing) return **existing;
+    return store_.CreateUser(email, email.substr(0, email.find('@')));
+}
+
 Result<MemberView> AccountService::AddMember(const Caller& caller, core::TeamId team, const std::string& email,
                                              Role role) {
     if (auto a = Authorize(caller, team, Permission::kAdmin); !a) return a.error();
     if (auto v = ValidateEmail(email); !v) return v.error();
-    auto existing = store_.FindUserByEmail(email);
-    if (!existing) return existing.error();
-    store::User user;
-    if (*existing) {
-        user = **existing;
-    } else {
-        auto created = store_.CreateUser(email, email.substr(0, email.find('@')));
-        if (!created) return created.error();
-        user = *created;
-    }
+    auto found_user = FindOrCreateUser(email);
+    if (!found_user) return found_user.error();
+    store::User user = std::move(*found_user);
     if (role != Role::kAdmin) {
         if (auto last = CheckKeepsAnAdmin(team, user.id); !last) return last.error();
     }
@@ -211,16 +211,9 @@ Result<AccountService::Bootstrap> AccountService::EnsureUserTeamToken(const std:
                                                                       const std::string& label) {
     if (auto v = ValidateEmail(email); !v) return v.error();
     if (auto v = ValidateTeamName(team_name); !v) return v.error();
-    auto existing = store_.FindUserByEmail(email);
-    if (!existing) return existing.error();
-    store::User user;
-    if (*existing) {
-        user = **existing;
-    } else {
-        auto created = store_.CreateUser(email, email.substr(0, email.find('@')));
-        if (!created) return created.error();
-        user = *created;
-    }
+    auto found_user = FindOrCreateUser(email);
+    if (!found_user) return found_user.error();
+    store::User user = std::move(*found_user);
     auto found_team = store_.FindTeamByName(team_name);
     if (!found_team) return found_team.error();
     store::Team team;

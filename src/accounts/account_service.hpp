@@ -82,6 +82,7 @@ class AccountService {
                                                 store::Role role, const std::string& label);
 
   private:
+    core::Result<store::User> FindOrCreateUser(const std::string& email);
     // kConflict when `leaving` is the team's only admin (removal or demotion would orphan the team).
     core::Result<void> CheckKeepsAnAdmin(core::TeamId team, core::UserId leaving);
     core::Result<IssuedToken> IssueToken(core::UserId user, const std::string& label);

@@ -27,23 +27,6 @@ namespace {
 constexpr std::int64_t kLeaseTtlMs = 30'000;
 constexpr std::int64_t kMaxMarginMs = 15 * 60 * 1000;
 
-struct Creds {
-    json::object parameters;
-    json::object data;
-};
-
-Result<Creds> ReadCreds(CredentialStore& credentials, const store::Connection& row) {
-    auto opened = credentials.Open(row);
-    if (!opened) return opened.error();
-    json::error_code ec;
-    json::value v = json::parse(opened->Reveal(), ec);
-    if (ec || !v.is_object()) return core::Internal("stored credential set is not a JSON object");
-    Creds c;
-    if (auto* p = v.as_object().if_contains("parameters"); p && p->is_object()) c.parameters = p->as_object();
-    if (auto* d = v.as_object().if_contains("data"); d && d->is_object()) c.data = d->as_object();
-    return c;
-}
-
 }  // namespace
 
 std::string NewNodeId() {
@@ -89,7 +72,9 @@ Result<store::Connection> ConnectionService::RefreshIfDue(core::ConnectionId id,
         const catalog::App* app = catalog_.FindApp((*type)->app);
         if (!app || !(*type)->IsOAuth()) return core::InvalidArgument("not an OAuth connection");
         if (row->status != store::ConnectionStatus::kVerified) return *row;
-        auto creds = ReadCreds(credentials_, *row);
+        auto opened = credentials_.Open(*row);
+        if (!opened) return opened.error();
+        auto creds = ParseCredentialSet(*opened);
         if (!creds) return creds.error();
         auto due = IsDue(*row, *app, **type, creds->parameters, creds->data);
         if (!due) return due.error();

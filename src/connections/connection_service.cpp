@@ -72,21 +72,6 @@ std::string MetadataJson(const json::value& metadata) {
     return metadata.is_object() ? json::serialize(metadata) : "{}";
 }
 
-struct OpenedCredentials {
-    json::object parameters;
-    json::object data;
-};
-
-Result<OpenedCredentials> ParseCredentials(const core::Secret& secret) {
-    json::error_code ec;
-    json::value v = json::parse(secret.Reveal(), ec);
-    if (ec || !v.is_object()) return core::Internal("stored credential set is not a JSON object");
-    OpenedCredentials out;
-    if (auto* p = v.as_object().if_contains("parameters"); p && p->is_object()) out.parameters = p->as_object();
-    if (auto* d = v.as_object().if_contains("data"); d && d->is_object()) out.data = d->as_object();
-    return out;
-}
-
 }  // namespace
 
 Result<void> ValidateConnectionName(const std::string& name) {
@@ -95,10 +80,6 @@ Result<void> ValidateConnectionName(const std::string& name) {
         return core::InvalidArgument("the connection name must be 1 to 128 characters");
     }
     return {};
-}
-
-std::string ConnectionService::CredentialJson(const json::object& parameters, const json::object& data) {
-    return json::serialize(json::object{{"parameters", parameters}, {"data", data}});
 }
 
 void ConnectionService::Audit(const Caller& caller, const store::Connection& c, std::string action,
@@ -258,7 +239,7 @@ Result<std::vector<EditableField>> ConnectionService::EditableData(const Caller&
     if (!type) return type.error();
     json::object current;
     if (auto opened = credentials_.Open(*row)) {
-        if (auto creds = ParseCredentials(*opened)) current = NonSecretValues((*type)->parameters, creds->parameters);
+        if (auto creds = ParseCredentialSet(*opened)) current = NonSecretValues((*type)->parameters, creds->parameters);
     }
     std::vector<EditableField> out;
     for (const auto& p : (*type)->parameters) {
@@ -282,9 +263,9 @@ Result<ConnectionView> ConnectionService::SetData(const Caller& caller, core::Co
     if (!app) return core::Internal("connection type " + (*type)->name + " has no app");
 
     // The previous values matter only for non-editable fields; a broken row has none to offer.
-    std::optional<OpenedCredentials> previous;
+    std::optional<CredentialSet> previous;
     if (auto opened = credentials_.Open(*row)) {
-        if (auto creds = ParseCredentials(*opened)) previous = std::move(*creds);
+        if (auto creds = ParseCredentialSet(*opened)) previous = std::move(*creds);
     }
     auto checked = CheckParameters((*type)->parameters, parameters, previous ? &previous->parameters : nullptr);
     if (!checked) return checked.error();
@@ -334,7 +315,7 @@ Result<TestResult> ConnectionService::Test(const Caller& caller, core::Connectio
     if (!opened) {
         out.message = "the stored credentials cannot be opened; edit the connection to enter them again";
     } else if ((*type)->IsOAuth()) {
-        auto creds = ParseCredentials(*opened);
+        auto creds = ParseCredentialSet(*opened);
         if (!creds) return creds.error();
         const catalog::App* app = catalog_.FindApp((*type)->app);
         if (!app || !oauth_) return OAuthNotOffered(**type);
@@ -352,7 +333,7 @@ Result<TestResult> ConnectionService::Test(const Caller& caller, core::Connectio
         out.message = kNothingToAsk;
         if (auto st = ClearStaleFailure(*row); !st) return st.error();
     } else {
-        auto creds = ParseCredentials(*opened);
+        auto creds = ParseCredentialSet(*opened);
         if (!creds) return creds.error();
         const catalog::App* app = catalog_.FindApp((*type)->app);
         if (!app) return core::Internal("connection type " + (*type)->name + " has no app");
@@ -412,7 +393,7 @@ Result<std::string> ConnectionService::Delete(const Caller& caller, core::Connec
     const auto* app = type ? catalog_.FindApp(type->app) : nullptr;
     if (type && app && type->IsOAuth() && oauth_ && row->status != store::ConnectionStatus::kPending) {
         auto opened = credentials_.Open(*row);
-        auto creds = opened ? ParseCredentials(*opened) : Result<OpenedCredentials>(opened.error());
+        auto creds = opened ? ParseCredentialSet(*opened) : Result<CredentialSet>(opened.error());
         auto revoked =
             creds ? oauth_->Invalidate(*app, *type, creds->parameters, creds->data) : Result<void>(creds.error());
         if (!revoked) warning = "the token could not be revoked at " + app->label + ": " + revoked.error().detail;
@@ -514,7 +495,7 @@ Result<std::string> ConnectionService::Reauthorize(const Caller& caller, core::C
     }
     auto opened = credentials_.Open(*row);
     if (!opened) return opened.error();
-    auto creds = ParseCredentials(*opened);
+    auto creds = ParseCredentialSet(*opened);
     if (!creds) return creds.error();
     const auto scopes = Union(Union((*type)->default_scope, ScopesOf(*row)), extra);
     auto url = StartConsent(caller, *row, *app, **type, creds->parameters, scopes, "reauthorize");
@@ -558,7 +539,7 @@ ConsentOutcome ConnectionService::CompleteConsent(const std::string& app_name, c
     if (!type || !app || !oauth_) return fail("The app of this connection is not available.");
     auto opened = credentials_.Open(*row);
     if (!opened) return fail("The stored settings of this connection cannot be opened.");
-    auto creds = ParseCredentials(*opened);
+    auto creds = ParseCredentialSet(*opened);
     if (!creds) return fail("The stored settings of this connection cannot be read.");
     std::string verifier;
     if (!st->sealed_verifier.empty()) {

@@ -113,9 +113,6 @@ class ConnectionService {
     // The refresher's pass: every verified connection whose token is due. Returns how many were refreshed.
     int RefreshDueConnections();
 
-    // Sealed credential set layout: {"parameters": {...}, "data": {...}}.
-    static std::string CredentialJson(const boost::json::object& parameters, const boost::json::object& data);
-
   private:
     // The row when the caller may act on it with p; another team's row is kNotFound.
     core::Result<store::Connection> Load(const accounts::Caller& caller, core::ConnectionId id, accounts::Permission p);

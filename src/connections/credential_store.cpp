@@ -2,9 +2,25 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/json.hpp>
+
 namespace switchboard::connections {
 
 using core::Result;
+
+std::string CredentialJson(const boost::json::object& parameters, const boost::json::object& data) {
+    return boost::json::serialize(boost::json::object{{"parameters", parameters}, {"data", data}});
+}
+
+Result<CredentialSet> ParseCredentialSet(const core::Secret& secret) {
+    boost::json::error_code ec;
+    boost::json::value v = boost::json::parse(secret.Reveal(), ec);
+    if (ec || !v.is_object()) return core::Internal("stored credential set is not a JSON object");
+    CredentialSet out;
+    if (auto* p = v.as_object().if_contains("parameters"); p && p->is_object()) out.parameters = p->as_object();
+    if (auto* d = v.as_object().if_contains("data"); d && d->is_object()) out.data = d->as_object();
+    return out;
+}
 
 Result<store::Connection> CredentialStore::Create(const NewConnection& c, const core::Secret& data) {
     store::Connection row;

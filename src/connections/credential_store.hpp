@@ -3,6 +3,7 @@
 // service builds on. Create/Replace seal for the row's (team, id, version); Open unseals, and a row that
 // cannot be opened (wrong or missing master key, tampered or copied ciphertext) is marked `broken` with the
 // reason — only that connection; every other row and the listing keep working.
+#include <boost/json/object.hpp>
 #include <optional>
 #include <string>
 
@@ -28,6 +29,15 @@ struct NewConnection {
     std::optional<std::int64_t> expire_at;
     std::optional<std::int64_t> token_expires_at;
 };
+
+// The sealed credential set's layout: {"parameters": {the user's fields}, "data": {what the app's requests
+// stored: tokens, account data}}.
+struct CredentialSet {
+    boost::json::object parameters;
+    boost::json::object data;
+};
+std::string CredentialJson(const boost::json::object& parameters, const boost::json::object& data);
+core::Result<CredentialSet> ParseCredentialSet(const core::Secret& secret);
 
 class CredentialStore {
   public:

@@ -102,6 +102,22 @@ Result<http_client::Response> SendStep(http_client::HttpClient& http, const cata
 
 }  // namespace
 
+iml::Context OAuthEngine::Context(const json::object& root) const {
+    iml::Context ctx;
+    ctx.root = &root;
+    ctx.clock = &clock_;
+    ctx.random = &random_;
+    return ctx;
+}
+
+json::object OAuthEngine::RootWithData(const catalog::App& app, const catalog::ConnectionType& type,
+                                       const json::object& parameters, const json::object& data) const {
+    json::object root = Root(app, type, parameters, {});
+    root["data"] = data;
+    root["connection"] = data;
+    return root;
+}
+
 std::string OAuthEngine::RedirectUri(const catalog::App& app) const { return public_url_ + "/oauth/cb/" + app.name; }
 
 json::object OAuthEngine::Root(const catalog::App& app, const catalog::ConnectionType& type,
@@ -130,10 +146,7 @@ Result<AuthorizeStart> OAuthEngine::Authorize(const catalog::App& app, const cat
     const json::object& spec = Step(type, "authorize");
     if (spec.empty()) return core::InvalidArgument("connection type " + type.name + " has no authorize step");
     json::object root = Root(app, type, parameters, scopes);
-    iml::Context ctx;
-    ctx.root = &root;
-    ctx.clock = &clock_;
-    ctx.random = &random_;
+    const iml::Context ctx = Context(root);
     auto url = iml::RenderValue(spec.contains("url") ? spec.at("url") : json::value(), ctx);
     if (!url) return url.error();
     http_client::Fields query;
@@ -166,10 +179,7 @@ Result<AuthorizeStart> OAuthEngine::Authorize(const catalog::App& app, const cat
 Result<Grant> OAuthEngine::TokenThenInfo(const catalog::App& app, const catalog::ConnectionType& type,
                                          json::object& root, const std::vector<std::string>& scopes,
                                          const std::string& code_verifier) {
-    iml::Context ctx;
-    ctx.root = &root;
-    ctx.clock = &clock_;
-    ctx.random = &random_;
+    const iml::Context ctx = Context(root);
     const json::object& token = Step(type, "token");
     if (token.empty()) return core::InvalidArgument("connection type " + type.name + " has no token step");
     const json::object params = root.at("parameters").as_object();
@@ -206,10 +216,7 @@ Result<void> OAuthEngine::RunInfo(const catalog::App& app, const catalog::Connec
     root["data"] = grant.data;
     root["connection"] = grant.data;
     root.erase("body");
-    iml::Context ctx;
-    ctx.root = &root;
-    ctx.clock = &clock_;
-    ctx.random = &random_;
+    const iml::Context ctx = Context(root);
     const json::object params = root.at("parameters").as_object();
     auto checked = SendStep(http_, app, type, info, root, ctx, "info", Secrets(type, params, grant.data));
     if (!checked) return checked.error();
@@ -239,13 +246,8 @@ Result<std::optional<bool>> OAuthEngine::RefreshDue(const catalog::App& app, con
                                                     const json::object& parameters, const json::object& data) {
     const json::object& spec = Step(type, "refresh");
     if (spec.empty() || !spec.contains("condition")) return std::optional<bool>();
-    json::object root = Root(app, type, parameters, {});
-    root["data"] = data;
-    root["connection"] = data;
-    iml::Context ctx;
-    ctx.root = &root;
-    ctx.clock = &clock_;
-    ctx.random = &random_;
+    json::object root = RootWithData(app, type, parameters, data);
+    const iml::Context ctx = Context(root);
     auto due = request_spec::Condition(spec, ctx);
     if (!due) return due.error();
     return std::optional<bool>(*due);
@@ -255,13 +257,8 @@ Result<json::object> OAuthEngine::Refresh(const catalog::App& app, const catalog
                                           const json::object& parameters, const json::object& data) {
     const json::object& spec = Step(type, "refresh");
     if (spec.empty()) return core::InvalidArgument("connection type " + type.name + " has no refresh step");
-    json::object root = Root(app, type, parameters, {});
-    root["data"] = data;
-    root["connection"] = data;
-    iml::Context ctx;
-    ctx.root = &root;
-    ctx.clock = &clock_;
-    ctx.random = &random_;
+    json::object root = RootWithData(app, type, parameters, data);
+    const iml::Context ctx = Context(root);
     auto sent = SendStep(http_, app, type, spec, root, ctx, "refresh", Secrets(type, parameters, data));
     if (!sent) return sent.error();
     auto fresh = request_spec::RenderDirective(spec, "data", ctx);
@@ -297,10 +294,7 @@ Result<Grant> OAuthEngine::ExchangeCode(const catalog::App& app, const catalog::
     }
     json::object root = Root(app, type, parameters, scopes);
     root["query"] = query;
-    iml::Context ctx;
-    ctx.root = &root;
-    ctx.clock = &clock_;
-    ctx.random = &random_;
+    const iml::Context ctx = Context(root);
     // authorize.response.temp reads the callback ({{query.code}}); without it, the code is temp.code.
     json::object temp{{"code", query.contains("code") ? query.at("code") : json::value()}};
     auto t = request_spec::RenderDirective(Step(type, "authorize"), "temp", ctx);
@@ -323,13 +317,8 @@ Result<void> OAuthEngine::Invalidate(const catalog::App& app, const catalog::Con
                                      const json::object& parameters, const json::object& data) {
     const json::object& spec = Step(type, "invalidate");
     if (spec.empty()) return {};
-    json::object root = Root(app, type, parameters, {});
-    root["data"] = data;
-    root["connection"] = data;
-    iml::Context ctx;
-    ctx.root = &root;
-    ctx.clock = &clock_;
-    ctx.random = &random_;
+    json::object root = RootWithData(app, type, parameters, data);
+    const iml::Context ctx = Context(root);
     auto sent = SendStep(http_, app, type, spec, root, ctx, "invalidate", Secrets(type, parameters, data));
     if (!sent) return sent.error();
     return {};

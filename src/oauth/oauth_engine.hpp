@@ -19,6 +19,7 @@
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "http_client/http_client.hpp"
+#include "iml/template.hpp"
 
 namespace switchboard::oauth {
 
@@ -82,6 +83,9 @@ class OAuthEngine {
                                   const boost::json::object& parameters, const boost::json::object& data);
 
   private:
+    iml::Context Context(const boost::json::object& root) const;
+    boost::json::object RootWithData(const catalog::App& app, const catalog::ConnectionType& type,
+                                     const boost::json::object& parameters, const boost::json::object& data) const;
     boost::json::object Root(const catalog::App& app, const catalog::ConnectionType& type,
                              const boost::json::object& parameters, const std::vector<std::string>& scopes) const;
     core::Result<void> RunInfo(const catalog::App& app, const catalog::ConnectionType& type, boost::json::object root,
