@@ -58,7 +58,8 @@ Result<bool> ConnectionService::IsDue(const store::Connection& row, const catalo
     return clock_.NowMillis() >= *row.token_expires_at - margin;
 }
 
-Result<store::Connection> ConnectionService::RefreshIfDue(core::ConnectionId id, bool force) {
+Result<store::Connection> ConnectionService::RefreshIfDue(core::ConnectionId id,
+                                                          std::optional<std::int64_t> stale_version) {
     if (!oauth_) return core::InvalidArgument("OAuth is not set up");
     auto guard = RefreshMutex(id);
     std::lock_guard single_flight(*guard);
@@ -76,9 +77,11 @@ Result<store::Connection> ConnectionService::RefreshIfDue(core::ConnectionId id,
         if (!opened) return opened.error();
         auto creds = ParseCredentialSet(*opened);
         if (!creds) return creds.error();
+        // A refused token at a version that is already replaced: the replacement is fresh.
+        if (stale_version && row->version != *stale_version) return *row;
         auto due = IsDue(*row, *app, **type, creds->parameters, creds->data);
         if (!due) return due.error();
-        if (!*due && !force) return *row;
+        if (!*due && !stale_version) return *row;
 
         const std::int64_t now = clock_.NowMillis();
         auto lease = store_.AcquireRefreshLease(id, node_id_, now, kLeaseTtlMs);
@@ -87,7 +90,6 @@ Result<store::Connection> ConnectionService::RefreshIfDue(core::ConnectionId id,
             // Another node is refreshing: wait for its commit (the row's version moves) or its lease to lapse.
             if (std::chrono::steady_clock::now() > deadline) return core::Unavailable("token refresh is stuck");
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            force = false;  // whatever the other node committed is fresh
             continue;
         }
         const std::int64_t fence = **lease;
@@ -99,7 +101,6 @@ Result<store::Connection> ConnectionService::RefreshIfDue(core::ConnectionId id,
         }
         if (current->version != row->version) {
             (void)store_.ReleaseRefreshLease(id, node_id_, fence);
-            force = false;
             continue;
         }
         auto refreshed = oauth_->Refresh(*app, **type, creds->parameters, creds->data);

@@ -303,6 +303,41 @@ Result<void> ConnectionService::ClearStaleFailure(const store::Connection& row) 
     return {};
 }
 
+Result<std::pair<bool, std::string>> ConnectionService::TestOAuth(const store::Connection& original,
+                                                                  const catalog::ConnectionType& type) {
+    const catalog::App* app = catalog_.FindApp(type.app);
+    if (!app || !oauth_) return OAuthNotOffered(type);
+    // A use of the connection: refresh first when the token is due, and once more if the app answers 401.
+    store::Connection row = original;
+    if (row.status == store::ConnectionStatus::kVerified) {
+        auto fresh = RefreshIfDue(row.id);
+        if (!fresh) return std::make_pair(false, fresh.error().detail);
+        row = std::move(*fresh);
+    }
+    for (int attempt = 0;; ++attempt) {
+        auto opened = credentials_.Open(row);
+        if (!opened) return std::make_pair(false, std::string("the stored credentials cannot be opened"));
+        auto creds = ParseCredentialSet(*opened);
+        if (!creds) return creds.error();
+        auto info = oauth_->Info(*app, type, creds->parameters, creds->data);
+        if (!info && attempt == 0 && oauth::RefusedWithStatus(info.error(), 401) &&
+            row.status == store::ConnectionStatus::kVerified) {
+            auto fresh = RefreshIfDue(row.id, row.version);
+            if (!fresh) return std::make_pair(false, fresh.error().detail);
+            row = std::move(*fresh);
+            continue;
+        }
+        const bool ok = info.has_value();
+        const std::string message = ok ? "" : info.error().detail;
+        const auto status = ok ? store::ConnectionStatus::kVerified : store::ConnectionStatus::kFailed;
+        if (auto st = store_.SetConnectionStatus(row.team_id, row.id, status, message, clock_.NowMillis(), row.version);
+            !st) {
+            return st.error();
+        }
+        return std::make_pair(ok, message);
+    }
+}
+
 Result<TestResult> ConnectionService::Test(const Caller& caller, core::ConnectionId id) {
     auto row = Load(caller, id, Permission::kRun);
     if (!row) return row.error();
@@ -315,19 +350,10 @@ Result<TestResult> ConnectionService::Test(const Caller& caller, core::Connectio
     if (!opened) {
         out.message = "the stored credentials cannot be opened; edit the connection to enter them again";
     } else if ((*type)->IsOAuth()) {
-        auto creds = ParseCredentialSet(*opened);
-        if (!creds) return creds.error();
-        const catalog::App* app = catalog_.FindApp((*type)->app);
-        if (!app || !oauth_) return OAuthNotOffered(**type);
-        auto info = oauth_->Info(*app, **type, creds->parameters, creds->data);
-        out.verified = info.has_value();
-        out.message = info ? "" : info.error().detail;
-        const auto status = out.verified ? store::ConnectionStatus::kVerified : store::ConnectionStatus::kFailed;
-        if (auto st =
-                store_.SetConnectionStatus(row->team_id, id, status, out.message, clock_.NowMillis(), row->version);
-            !st) {
-            return st.error();
-        }
+        auto checked = TestOAuth(*row, **type);
+        if (!checked) return checked.error();
+        out.verified = checked->first;
+        out.message = checked->second;
     } else if (!verifier_.HasVerifyRequest(**type)) {
         out.verified = true;
         out.message = kNothingToAsk;

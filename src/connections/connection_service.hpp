@@ -104,12 +104,14 @@ class ConnectionService {
     ConsentOutcome CompleteConsent(const std::string& app, const boost::json::object& query);
 
     // OAuth: renews the access token when it is due (the app's refresh condition, else within
-    // min(15 min, half its lifetime) of expiry), or always with force. At most one refresh per connection at a
-    // time: single-flight in this process, a lease row across processes; the HTTP call holds no database lock,
-    // and the new tokens are committed (version + 1) before anyone uses them. invalid_grant re-reads the row
-    // (another node may just have rotated it) and otherwise marks it needs_reauthorization. Returns the row
-    // to use now.
-    core::Result<store::Connection> RefreshIfDue(core::ConnectionId id, bool force = false);
+    // min(15 min, half its lifetime) of expiry), or at once for a stale_version. At most one refresh per connection at
+    // a time: single-flight in this process, a lease row across processes; the HTTP call holds no database lock, and
+    // the new tokens are committed (version + 1) before anyone uses them. invalid_grant re-reads the row (another node
+    // may just have rotated it) and otherwise marks it needs_reauthorization. Returns the row to use now.
+    // stale_version: the caller's token was refused (401) at this version: refresh now unless someone already
+    // replaced that version.
+    core::Result<store::Connection> RefreshIfDue(core::ConnectionId id,
+                                                 std::optional<std::int64_t> stale_version = std::nullopt);
     // The refresher's pass: every verified connection whose token is due. Returns how many were refreshed.
     int RefreshDueConnections();
 
@@ -136,6 +138,9 @@ class ConnectionService {
                                            const std::vector<std::string>& scopes, const std::string& purpose);
 
     std::shared_ptr<std::mutex> RefreshMutex(core::ConnectionId id);
+    // Info with the current token (refreshing when due, and once on a 401): {verified, message}.
+    core::Result<std::pair<bool, std::string>> TestOAuth(const store::Connection& row,
+                                                         const catalog::ConnectionType& type);
     core::Result<bool> IsDue(const store::Connection& row, const catalog::App& app, const catalog::ConnectionType& type,
                              const boost::json::object& parameters, const boost::json::object& data);
 

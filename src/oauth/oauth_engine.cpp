@@ -95,7 +95,9 @@ Result<http_client::Response> SendStep(http_client::HttpClient& http, const cata
                 }
             }
         }
-        return ProviderError((*sanitizer)->Text(message, 500));
+        core::Error e = ProviderError((*sanitizer)->Text(message, 500));
+        e.suberrors.push_back(std::string(kHttpStatusPrefix) + std::to_string(sent->status));
+        return e;
     }
     return std::move(*sent);
 }
@@ -234,6 +236,11 @@ Result<void> OAuthEngine::RunInfo(const catalog::App& app, const catalog::Connec
         for (const auto& [k, v] : more->as_object()) grant.data[k] = v;
     }
     return {};
+}
+
+bool RefusedWithStatus(const core::Error& e, int status) {
+    const std::string want = std::string(kHttpStatusPrefix) + std::to_string(status);
+    return std::find(e.suberrors.begin(), e.suberrors.end(), want) != e.suberrors.end();
 }
 
 std::optional<std::int64_t> TokenExpiry(const json::object& data) {

@@ -43,6 +43,11 @@ struct Grant {
 // data.expires (ISO 8601) in ms, when present.
 std::optional<std::int64_t> TokenExpiry(const boost::json::object& data);
 
+// A refused step's error carries the HTTP status as a suberror "http_status=<code>" (401 means the access token
+// is no longer accepted: refresh once and retry).
+inline constexpr std::string_view kHttpStatusPrefix = "http_status=";
+bool RefusedWithStatus(const core::Error& e, int status);
+
 // A provider's refusal (access_denied, invalid_grant, a failed token request): message is user-facing and
 // never contains a secret.
 core::Error ProviderError(std::string message);

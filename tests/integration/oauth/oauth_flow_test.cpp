@@ -6,13 +6,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/json.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "support/http.hpp"
 #include "support/oidc_provider.hpp"
+#include "support/postgres_server.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -283,6 +286,81 @@ TEST_F(OAuthFlowTest, RefresherRenewsShortTokensAndARevokedGrantNeedsReauthoriza
     EXPECT_EQ(Get(id).at("status").as_string(), "verified");
     auto audit = Json(Call("GET", "/api/v2/audit?teamId=" + std::to_string(team)).body);
     EXPECT_NE(json::serialize(audit).find("connection.needs_reauthorization"), std::string::npos);
+}
+
+// Two server processes on one PostgreSQL share a connection whose access tokens live 5 seconds and whose
+// refresh tokens rotate (a reused one is refused and kills the grant). 200 uses (verify with the current token,
+// refreshing first when due, and once more on a 401) spread over both processes for about 12 seconds.
+TEST(OAuthAcrossNodes, ConcurrentUsesOnTwoNodesNeverReuseARefreshToken) {
+    TempDir dir;
+    const int port_a = FreePort();
+    const int port_b = FreePort();
+    const std::string redirect = "http://127.0.0.1:" + std::to_string(port_a) + "/oauth/cb/idp";
+    OidcProviderOptions opts;
+    opts.clients.push_back(
+        {"switchboard", kClientSecret, {redirect}, "client_secret_post", {"authorization_code", "refresh_token"}});
+    OidcProvider provider(opts);
+    std::filesystem::create_directories(dir.file("apps"));
+    std::ofstream(dir.file("apps/idp.json")) << IdpApp(provider.endpoints());
+    const std::string db = PostgresServer::Shared().CreateDatabase("nodes");
+    const std::map<std::string, std::string> env{{"SWITCHBOARD_MASTER_KEY", ""}};
+    auto t = RunCommand({SwitchboardBinary(), "token", "create", "--data-dir", dir.file("data"), "--database", db,
+                         "--email", "ana@alpha.test", "--team", "Alpha"},
+                        env);
+    ASSERT_EQ(t.exit_code, 0) << t.err;
+    std::string token = t.out;
+    while (!token.empty() && token.back() == '\n') token.pop_back();
+    token = token.substr(token.rfind('\n') + 1);
+    auto node = [&](int port) {
+        auto p = std::make_unique<Process>(
+            std::vector<std::string>{SwitchboardBinary(), "serve", "--data-dir", dir.file("data"), "--database", db,
+                                     "--apps-dir", dir.file("apps"), "--listen", "127.0.0.1:" + std::to_string(port),
+                                     "--public-url", "http://127.0.0.1:" + std::to_string(port_a),
+                                     "--allow-private-network"},
+            env, dir.path().string());
+        EXPECT_TRUE(p->WaitForOutput("Switchboard listening on", 30s)) << p->Stderr();
+        return p;
+    };
+    auto a = node(port_a);
+    auto b = node(port_b);
+    const auto auth = std::map<std::string, std::string>{{"Authorization", "Token " + token}};
+    const auto team =
+        Json(HttpRequest(port_a, "GET", "/api/v2/teams", "", auth).body).at("teams").at(0).at("id").as_int64();
+    auto created = HttpRequest(port_a, "POST", "/api/v2/connections?teamId=" + std::to_string(team),
+                               R"({"accountName":"Shared","accountType":"idp"})", auth);
+    ASSERT_EQ(created.status, 201) << created.body;
+    const auto id = Json(created.body).at("connection").at("id").as_int64();
+    const std::string prefix = "http://127.0.0.1:" + std::to_string(port_a);
+    const std::string back = CompleteConsent(std::string(Json(created.body).at("authorizeUrl").as_string()), "alice");
+    ASSERT_EQ(HttpRequest(port_a, "GET", back.substr(prefix.size())).status, 200);
+    provider.ResetStats();
+
+    std::atomic<int> verified{0}, failed{0};
+    std::vector<std::thread> users;
+    const auto start = std::chrono::steady_clock::now();
+    for (int u = 0; u < 8; ++u) {
+        users.emplace_back([&, u] {
+            for (int i = 0; i < 25; ++i) {
+                const int port = (u + i) % 2 == 0 ? port_a : port_b;
+                auto r = HttpRequest(port, "POST", "/api/v2/connections/" + std::to_string(id) + "/test", "", auth);
+                const bool ok = r.status == 200 && Json(r.body).at("verified").as_bool();
+                ++(ok ? verified : failed);
+                std::this_thread::sleep_for(400ms);
+            }
+        });
+    }
+    for (auto& th : users) th.join();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const auto stats = provider.Stats();
+    EXPECT_EQ(verified.load(), 200) << failed.load() << " uses failed; provider log:\n" << provider.Log();
+    EXPECT_EQ(stats.invalid_grant, 0) << provider.Log();
+    // One refresh per expiry window at most: tokens live 5 s and are renewed within 2 s of expiry, so a window
+    // is at least 3 s long.
+    const int windows = static_cast<int>(seconds / 3.0) + 1;
+    std::printf("uses verified=%d failed=%d, refreshes=%d (windows %d, %.1f s), token requests=%d\n", verified.load(),
+                failed.load(), stats.TokenRequests("refresh_token"), windows, seconds, stats.token_requests_total);
+    EXPECT_GE(stats.TokenRequests("refresh_token"), 1);
+    EXPECT_LE(stats.TokenRequests("refresh_token"), windows) << "over " << seconds << " s";
 }
 
 }  // namespace

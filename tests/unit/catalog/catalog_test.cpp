@@ -15,6 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kApps = SWITCHBOARD_APPS_DIR;
+constexpr std::size_t kBuiltinApps = 22;  // apps/*.json
 
 void Write(const testing::TempDir& dir, const std::string& name, const std::string& text) {
     std::ofstream(dir.file(name)) << text;
@@ -141,12 +142,12 @@ TEST_F(OperatorFolder, Lookups) {
 
 TEST_F(OperatorFolder, AppsAreSortedByLabel) {
     auto apps = catalog_.Apps();
-    ASSERT_EQ(apps.size(), 13u);  // 12 built-in + acme
+    ASSERT_EQ(apps.size(), kBuiltinApps + 1);  // the built-in apps + acme
     EXPECT_TRUE(
         std::is_sorted(apps.begin(), apps.end(), [](const App* a, const App* b) { return a->label < b->label; }));
     EXPECT_EQ(apps.front()->name, "acme");
-    EXPECT_EQ(apps.back()->name, "twilio");
-    EXPECT_EQ(report_.LoadedCount(), 13u);
+    EXPECT_EQ(apps.back()->name, "zoom");
+    EXPECT_EQ(report_.LoadedCount(), kBuiltinApps + 1);
 }
 
 TEST(CatalogLoad, AMissingOperatorFolderIsReportedAndBuiltinsStillLoad) {
@@ -156,19 +157,19 @@ TEST(CatalogLoad, AMissingOperatorFolderIsReportedAndBuiltinsStillLoad) {
     EXPECT_FALSE(report.HasBuiltinProblems());
     ASSERT_EQ(report.Lines().size(), 1u);
     EXPECT_EQ(report.Lines()[0].rfind("/nonexistent/switchboard-apps: $: cannot read the apps folder", 0), 0u);
-    EXPECT_EQ(catalog.Apps().size(), 12u);
+    EXPECT_EQ(catalog.Apps().size(), kBuiltinApps);
 
     report = catalog.Load(kApps, kApps + "/http.json");  // a file, not a folder
     ASSERT_EQ(report.Lines().size(), 1u);
     EXPECT_NE(report.Lines()[0].find(": $: cannot read the apps folder"), std::string::npos);
-    EXPECT_EQ(catalog.Apps().size(), 12u);
+    EXPECT_EQ(catalog.Apps().size(), kBuiltinApps);
 }
 
 TEST(CatalogLoad, AnEmptyOperatorFolderMeansNone) {
     Catalog catalog;
     auto report = catalog.Load(kApps, "");
     EXPECT_TRUE(report.ok()) << ::testing::PrintToString(report.Lines());
-    EXPECT_EQ(report.files.size(), 12u);
+    EXPECT_EQ(report.files.size(), kBuiltinApps);
 }
 
 TEST(CatalogLoad, BuiltinProblemsAreFlaggedAndTheLaterDuplicateIsSkipped) {
