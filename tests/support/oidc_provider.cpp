@@ -281,6 +281,15 @@ int OidcProvider::RevokeGrants(const std::string& account) const {
     return static_cast<int>(json::parse(reply.body).at("revoked_grants").to_number<int64_t>());
 }
 
+std::vector<std::string> OidcProvider::IssuedTokens() const {
+    const UrlReply reply = FetchUrl("GET", issuer_ + "/__test/issued-tokens");
+    if (reply.status != 200) throw std::runtime_error("OidcProvider: issued-tokens answered: " + reply.body);
+    std::vector<std::string> out;
+    const json::value doc = json::parse(reply.body);
+    for (const auto& t : doc.at("tokens").as_array()) out.emplace_back(t.as_string());
+    return out;
+}
+
 std::string OidcProvider::Log() const { return process_ ? process_->Stderr() : std::string(); }
 
 std::string CompleteConsent(const std::string& authorize_url, const std::string& login) {

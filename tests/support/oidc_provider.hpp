@@ -82,6 +82,8 @@ class OidcProvider {
     // Revokes every grant of the account and all its tokens, as the user would at the provider; returns how
     // many grants there were.
     int RevokeGrants(const std::string& account) const;
+    // Every access and refresh token the provider issued so far (tests scan storage and logs for them).
+    std::vector<std::string> IssuedTokens() const;
 
     // The provider's stderr (request log and notices), for failure messages.
     std::string Log() const;

@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <signal.h>
 #include <atomic>
+
 #include <boost/json.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -286,6 +288,22 @@ TEST_F(OAuthFlowTest, RefresherRenewsShortTokensAndARevokedGrantNeedsReauthoriza
     EXPECT_EQ(Get(id).at("status").as_string(), "verified");
     auto audit = Json(Call("GET", "/api/v2/audit?teamId=" + std::to_string(team)).body);
     EXPECT_NE(json::serialize(audit).find("connection.needs_reauthorization"), std::string::npos);
+
+    // Every access and refresh token the provider issued (first grant, refreshes, the reauthorization) is
+    // sealed at rest and absent from every answer and log line.
+    process->Signal(SIGTERM);
+    process->Wait(20s);
+    const auto tokens = provider->IssuedTokens();
+    ASSERT_GE(tokens.size(), 4u);
+    for (const auto& t : tokens) {
+        for (const auto& e : std::filesystem::recursive_directory_iterator(dir.file("data"))) {
+            if (e.is_regular_file()) {
+                EXPECT_EQ(ReadFile(e.path()).find(t), std::string::npos) << e.path();
+            }
+        }
+        for (const auto& body : replies) EXPECT_EQ(body.find(t), std::string::npos);
+        EXPECT_EQ(process->Stderr().find(t), std::string::npos);
+    }
 }
 
 // Two server processes on one PostgreSQL share a connection whose access tokens live 5 seconds and whose

@@ -33,7 +33,8 @@
 //   - Interactions (replacing devInteractions): GET /interaction/:uid renders one small HTML form;
 //     POST /interaction/:uid/login (login=alice), POST /interaction/:uid/confirm (grants every requested
 //     scope), POST /interaction/:uid/abort (access_denied). All answer 303 to the authorization resume URL.
-//   - Test control: GET /__test/stats, POST /__test/reset-stats, POST /__test/revoke-grants?account=alice.
+//   - Test control: GET /__test/stats, POST /__test/reset-stats, POST /__test/revoke-grants?account=alice,
+//     GET /__test/issued-tokens (every access and refresh token issued, for at-rest scans).
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -185,6 +186,7 @@ const resetStats = () => {
     stats.invalid_grant = 0;
     stats.routes = {};
 };
+const issuedTokens = []; // every access/refresh token issued, for GET /__test/issued-tokens
 const grantsByAccount = new Map(); // accountId -> Set of grant ids, for /__test/revoke-grants
 
 const server = http.createServer();
@@ -281,6 +283,10 @@ provider.use(async (ctx, next) => {
             note = ` ${grantType} -> ${error}`;
         } else {
             note = ` ${grantType}`;
+            // Remembered (in memory only) so tests can check that the client never stores them in clear.
+            for (const key of ['access_token', 'refresh_token']) {
+                if (typeof ctx.body?.[key] === 'string') issuedTokens.push(ctx.body[key]);
+            }
         }
     }
     process.stderr.write(`${ctx.method} ${ctx.path} ${ctx.status}${note}\n`);
@@ -293,6 +299,10 @@ provider.use(async (ctx, next) => {
     if (ctx.method === 'GET' && ctx.path === '/__test/stats') {
         const total = Object.values(stats.token_requests).reduce((a, b) => a + b, 0);
         ctx.body = { ...stats, token_requests_total: total };
+        return undefined;
+    }
+    if (ctx.method === 'GET' && ctx.path === '/__test/issued-tokens') {
+        ctx.body = { tokens: issuedTokens };
         return undefined;
     }
     if (ctx.method === 'POST' && ctx.path === '/__test/reset-stats') {
