@@ -48,14 +48,21 @@ std::shared_ptr<std::mutex> ConnectionService::RefreshMutex(core::ConnectionId i
 Result<bool> ConnectionService::IsDue(const store::Connection& row, const catalog::App& app,
                                       const catalog::ConnectionType& type, const json::object& parameters,
                                       const json::object& data) {
+    const std::int64_t now = clock_.NowMillis();
+    // The lifetime counts from when these credentials were stored.
+    const std::int64_t lifetime =
+        row.token_expires_at ? std::max<std::int64_t>(0, *row.token_expires_at - row.updated_at) : 0;
     auto by_condition = oauth_->RefreshDue(app, type, parameters, data);
     if (!by_condition) return by_condition.error();
-    if (*by_condition) return **by_condition;
+    if (*by_condition) {
+        // An app's fixed margin can exceed a short token's whole lifetime ("15 minutes ahead" on a 10-minute
+        // token): never renew a token before half its life, or the refresher would renew it on every pass.
+        return **by_condition && (lifetime == 0 || now >= row.updated_at + lifetime / 2);
+    }
     if (!row.token_expires_at) return false;
-    // min(15 minutes, half the token's lifetime); the lifetime counts from when these credentials were stored.
-    const std::int64_t lifetime = std::max<std::int64_t>(0, *row.token_expires_at - row.updated_at);
+    // min(15 minutes, half the token's lifetime).
     const std::int64_t margin = std::min(kMaxMarginMs, lifetime / 2);
-    return clock_.NowMillis() >= *row.token_expires_at - margin;
+    return now >= *row.token_expires_at - margin;
 }
 
 Result<store::Connection> ConnectionService::RefreshIfDue(core::ConnectionId id,
@@ -149,9 +156,24 @@ int ConnectionService::RefreshDueConnections() {
         return 0;
     }
     int refreshed = 0;
+    const std::int64_t now = clock_.NowMillis();
     for (const auto& row : *due) {
+        {
+            std::lock_guard lock(refresh_map_mutex_);
+            auto it = backoff_.find(row.id.value());
+            if (it != backoff_.end() && it->second.next_attempt > now) continue;
+        }
         auto r = RefreshIfDue(row.id);
-        if (r && r->version != row.version) ++refreshed;
+        std::lock_guard lock(refresh_map_mutex_);
+        if (r) {
+            backoff_.erase(row.id.value());
+            if (r->version != row.version) ++refreshed;
+        } else if (r.error().message != "AccountValidationError") {
+            // Transient (provider down, timeout): back off 2, 4, 8 … 60 s; uses still refresh on demand.
+            auto& b = backoff_[row.id.value()];
+            b.failures = std::min(b.failures + 1, 6);
+            b.next_attempt = now + std::min<std::int64_t>(60'000, 1000LL << b.failures);
+        }
     }
     return refreshed;
 }

@@ -311,8 +311,15 @@ Result<std::pair<bool, std::string>> ConnectionService::TestOAuth(const store::C
     store::Connection row = original;
     if (row.status == store::ConnectionStatus::kVerified) {
         auto fresh = RefreshIfDue(row.id);
-        if (!fresh) return std::make_pair(false, fresh.error().detail);
-        row = std::move(*fresh);
+        if (fresh) {
+            row = std::move(*fresh);
+        } else {
+            // A revoked grant ends here; a transient failure does not, while the current token is still valid.
+            const bool still_valid = row.token_expires_at && *row.token_expires_at > clock_.NowMillis();
+            if (fresh.error().message == "AccountValidationError" || !still_valid) {
+                return std::make_pair(false, fresh.error().detail);
+            }
+        }
     }
     for (int attempt = 0;; ++attempt) {
         auto opened = credentials_.Open(row);

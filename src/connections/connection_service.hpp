@@ -150,6 +150,11 @@ class ConnectionService {
     std::string node_id_;  // this process's lease holder name
     std::mutex refresh_map_mutex_;
     std::map<std::int64_t, std::weak_ptr<std::mutex>> refresh_mutexes_;
+    struct Backoff {
+        int failures = 0;
+        std::int64_t next_attempt = 0;
+    };
+    std::map<std::int64_t, Backoff> backoff_;  // background refresher only, guarded by refresh_map_mutex_
 };
 
 // Connection names: 1..128 characters, not only whitespace.
