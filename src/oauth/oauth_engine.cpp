@@ -151,14 +151,12 @@ Result<AuthorizeStart> OAuthEngine::Authorize(const catalog::App& app, const cat
     const iml::Context ctx = Context(root);
     auto url = iml::RenderValue(spec.contains("url") ? spec.at("url") : json::value(), ctx);
     if (!url) return url.error();
+    auto rendered_qs = request_spec::RenderFields(spec.contains("qs") ? spec.at("qs") : json::value(), ctx, "qs");
+    if (!rendered_qs) return rendered_qs.error();
     http_client::Fields query;
-    if (const auto* qs = spec.if_contains("qs"); qs && qs->is_object()) {
-        for (const auto& [k, v] : qs->as_object()) {
-            auto val = iml::RenderValue(v, ctx);
-            if (!val) return val.error();
-            if (val->is_null()) continue;
-            query.emplace_back(std::string(k), request_spec::Text(*val));
-        }
+    for (auto& [k, v] : *rendered_qs) {
+        // An empty value is "not set" in an authorize URL (e.g. an optional prompt or audience).
+        if (!v.empty()) query.emplace_back(std::move(k), std::move(v));
     }
     AuthorizeStart out;
     out.state = random_.Token(32);
@@ -218,6 +216,12 @@ Result<void> OAuthEngine::RunInfo(const catalog::App& app, const catalog::Connec
     root["data"] = grant.data;
     root["connection"] = grant.data;
     root.erase("body");
+    {
+        const iml::Context probe = Context(root);
+        auto applies = request_spec::Condition(info, probe);
+        if (!applies) return applies.error();
+        if (!*applies) return {};
+    }
     const iml::Context ctx = Context(root);
     const json::object params = root.at("parameters").as_object();
     auto checked = SendStep(http_, app, type, info, root, ctx, "info", Secrets(type, params, grant.data));
@@ -325,6 +329,12 @@ Result<void> OAuthEngine::Invalidate(const catalog::App& app, const catalog::Con
     const json::object& spec = Step(type, "invalidate");
     if (spec.empty()) return {};
     json::object root = RootWithData(app, type, parameters, data);
+    {
+        const iml::Context probe = Context(root);
+        auto applies = request_spec::Condition(spec, probe);
+        if (!applies) return applies.error();
+        if (!*applies) return {};
+    }
     const iml::Context ctx = Context(root);
     auto sent = SendStep(http_, app, type, spec, root, ctx, "invalidate", Secrets(type, parameters, data));
     if (!sent) return sent.error();

@@ -35,6 +35,14 @@ const json::value& Member(const json::object& o, std::string_view key) {
     return v ? *v : kNull;
 }
 
+core::Error InContext(core::Error e, std::string_view what, std::string_view key) {
+    e.detail = std::string(what) + " cannot be rendered: " + std::string(key) + ": " + e.detail;
+    return e;
+}
+
+}  // namespace
+
+namespace {
 void AddSpread(const json::value& v, http_client::Fields& out) {
     if (v.is_object()) {
         for (const auto& [k, val] : v.as_object()) {
@@ -52,6 +60,8 @@ void AddSpread(const json::value& v, http_client::Fields& out) {
         }
     }
 }
+
+}  // namespace
 
 Result<http_client::Fields> RenderFields(const json::value& spec, const iml::Context& ctx, std::string_view what) {
     http_client::Fields out;
@@ -75,13 +85,6 @@ Result<http_client::Fields> RenderFields(const json::value& spec, const iml::Con
     }
     return out;
 }
-
-core::Error InContext(core::Error e, std::string_view what, std::string_view key) {
-    e.detail = std::string(what) + " cannot be rendered: " + std::string(key) + ": " + e.detail;
-    return e;
-}
-
-}  // namespace
 
 Result<bool> Condition(const json::object& spec, const iml::Context& ctx) {
     const auto* c = spec.if_contains("condition");

@@ -34,6 +34,11 @@ std::string DefaultErrorMessage(int status);
 // A value as text: strings as they are, null as "", anything else as JSON.
 std::string Text(const boost::json::value& v);
 
+// An object of fields (headers, qs, a form body) rendered: values are templates, keys may be too (a key that
+// renders empty is left out), "{{...}}" spreads a collection in, and null values are left out.
+core::Result<http_client::Fields> RenderFields(const boost::json::value& spec, const iml::Context& ctx,
+                                               std::string_view what);
+
 // True when the spec has no condition or it renders truthy.
 core::Result<bool> Condition(const boost::json::object& spec, const iml::Context& ctx);
 
