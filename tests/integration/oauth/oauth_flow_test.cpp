@@ -116,9 +116,13 @@ class OAuthFlowTest : public ::testing::Test {
     void SetUp() override {
         port = FreePort();
         const std::string redirect = "http://127.0.0.1:" + std::to_string(port) + "/oauth/cb/idp";
+        const std::string generic = "http://127.0.0.1:" + std::to_string(port) + "/oauth/cb/http";
         OidcProviderOptions opts;
-        opts.clients.push_back(
-            {"switchboard", kClientSecret, {redirect}, "client_secret_post", {"authorization_code", "refresh_token"}});
+        opts.clients.push_back({"switchboard",
+                                kClientSecret,
+                                {redirect, generic},
+                                "client_secret_post",
+                                {"authorization_code", "refresh_token"}});
         opts.clients.push_back(
             {"other", "other-secret-77", {redirect}, "client_secret_post", {"authorization_code", "refresh_token"}});
         provider = std::make_unique<OidcProvider>(opts);
@@ -224,6 +228,30 @@ TEST_F(OAuthFlowTest, AuthorizationCodeWithPkceProducesAVerifiedConnection) {
     // No response ever carried the client secret.
     for (const auto& body : replies) EXPECT_EQ(body.find(kClientSecret), std::string::npos) << body;
     EXPECT_EQ(process->Stderr().find(kClientSecret), std::string::npos);
+}
+
+TEST_F(OAuthFlowTest, GenericHttpOAuth2ConnectionCompletesTheSameFlow) {
+    for (const char* auth : {"body", "basic"}) {
+        const json::object body{{"accountName", std::string("Generic ") + auth},
+                                {"accountType", "http-oauth2"},
+                                {"authorizeUri", provider->endpoints().authorization},
+                                {"tokenUri", provider->endpoints().token},
+                                {"scope", json::array{"openid", "email", "read"}},
+                                {"clientId", "switchboard"},
+                                {"clientSecret", kClientSecret},
+                                {"clientAuth", auth}};
+        auto r = Call("POST", "/api/v2/connections?teamId=" + std::to_string(team), json::serialize(body));
+        ASSERT_EQ(r.status, 201) << r.body;
+        const auto doc = Json(r.body);
+        const auto id = doc.at("connection").at("id").as_int64();
+        auto page = Callback(CompleteConsent(std::string(doc.at("authorizeUrl").as_string()), "alice"));
+        EXPECT_EQ(page.status, 200) << auth << ": " << page.body;
+        const json::value c = Get(id);
+        EXPECT_EQ(c.at("status").as_string(), "verified") << auth << ": " << c;
+        EXPECT_NE(json::serialize(c.at("scopes")).find("read"), std::string::npos) << c;
+    }
+    EXPECT_EQ(provider->Stats().TokenRequests("authorization_code"), 2);
+    for (const auto& body : replies) EXPECT_EQ(body.find(kClientSecret), std::string::npos) << body;
 }
 
 TEST_F(OAuthFlowTest, ForgedStateAndACodeForAnotherClientStoreNothing) {
