@@ -213,6 +213,27 @@ Response ConsentPage(const connections::ConsentOutcome& outcome) {
     return r;
 }
 
+json::array WouldBreakJson(const std::vector<connections::WouldBreak>& list) {
+    json::array out;
+    for (const auto& w : list) {
+        out.push_back({{"scenarioId", w.scenario_id},
+                       {"scenarioName", w.scenario_name},
+                       {"missingScopes", json::value_from(w.missing_scopes)}});
+    }
+    return out;
+}
+
+std::vector<std::string> ScopeList(const store::Connection& c) {
+    std::vector<std::string> out;
+    json::value v = ParseOr(c.scopes_json, json::array{});
+    if (v.is_array()) {
+        for (const auto& s : v.as_array()) {
+            if (s.is_string()) out.emplace_back(s.as_string());
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 void AddConnectionRoutes(http_server::Router& router, ApiDeps deps) {
@@ -301,7 +322,12 @@ void AddConnectionRoutes(http_server::Router& router, ApiDeps deps) {
                    if (!body) return body.error();
                    auto v = svc->SetData(c, *id, *body);
                    if (!v) return v.error();
-                   return JsonResponse(200, json::object{{"changed", true}, {"connection", ConnectionJson(*v)}});
+                   // set-data keeps the granted scopes, so nothing in use is lost; reported for the same shape.
+                   auto lost = svc->ScopesInUseMissing(*id, ScopeList(v->row));
+                   if (!lost) return lost.error();
+                   return JsonResponse(200, json::object{{"changed", true},
+                                                         {"connection", ConnectionJson(*v)},
+                                                         {"wouldBreak", WouldBreakJson(*lost)}});
                }));
 
     router.Add("POST", "/api/v2/connections/{connectionId}/test",
@@ -352,9 +378,10 @@ void AddConnectionRoutes(http_server::Router& router, ApiDeps deps) {
                        if (!scopes) return scopes.error();
                        extra = std::move(*scopes);
                    }
-                   auto url = svc->Reauthorize(c, *id, extra);
-                   if (!url) return url.error();
-                   return JsonResponse(200, json::object{{"authorizeUrl", *url}});
+                   auto started = svc->Reauthorize(c, *id, extra);
+                   if (!started) return started.error();
+                   return JsonResponse(200, json::object{{"authorizeUrl", started->authorize_url},
+                                                         {"wouldBreak", WouldBreakJson(started->would_break)}});
                }));
 
     // The OAuth redirect URI: the consent window lands here. No token (it is the browser of the user who

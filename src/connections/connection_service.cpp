@@ -507,8 +507,24 @@ Result<ConnectionView> ConnectionService::CreateOAuth(const Caller& caller, core
     return view;
 }
 
-Result<std::string> ConnectionService::Reauthorize(const Caller& caller, core::ConnectionId id,
-                                                   const std::vector<std::string>& extra) {
+Result<std::vector<WouldBreak>> ConnectionService::ScopesInUseMissing(core::ConnectionId id,
+                                                                      const std::vector<std::string>& scopes) {
+    auto usage = store_.ListConnectionUsage(id);
+    if (!usage) return usage.error();
+    const std::set<std::string> have(scopes.begin(), scopes.end());
+    std::vector<WouldBreak> out;
+    for (const auto& u : *usage) {
+        WouldBreak w{u.scenario_id, u.scenario_name, {}};
+        for (const auto& s : ParseScopeList(u.required_scopes_json)) {
+            if (!have.contains(s)) w.missing_scopes.push_back(s);
+        }
+        if (!w.missing_scopes.empty()) out.push_back(std::move(w));
+    }
+    return out;
+}
+
+Result<ConnectionService::ReauthorizeStart> ConnectionService::Reauthorize(const Caller& caller, core::ConnectionId id,
+                                                                           const std::vector<std::string>& extra) {
     auto row = Load(caller, id, Permission::kWrite);
     if (!row) return row.error();
     auto type = TypeOf(*row);
@@ -531,10 +547,12 @@ Result<std::string> ConnectionService::Reauthorize(const Caller& caller, core::C
     auto creds = ParseCredentialSet(*opened);
     if (!creds) return creds.error();
     const auto scopes = Union(Union((*type)->default_scope, ScopesOf(*row)), extra);
+    auto would_break = ScopesInUseMissing(id, scopes);
+    if (!would_break) return would_break.error();
     auto url = StartConsent(caller, *row, *app, **type, creds->parameters, scopes, "reauthorize");
     if (!url) return url.error();
     Audit(caller, *row, "connection.reauthorize.start", {{"scopes", json::value_from(scopes)}});
-    return url;
+    return ReauthorizeStart{std::move(*url), std::move(*would_break)};
 }
 
 ConsentOutcome ConnectionService::CompleteConsent(const std::string& app_name, const json::object& query) {
@@ -584,6 +602,17 @@ ConsentOutcome ConnectionService::CompleteConsent(const std::string& app_name, c
     auto grant = oauth_->ExchangeCode(*app, **type, creds->parameters, scopes, query, verifier);
     if (!grant) return fail(grant.error().detail);
 
+    // A grant that lacks scopes scenarios rely on is not committed: the old credentials stay, and the user
+    // learns which scenarios would break.
+    if (auto lost = ScopesInUseMissing(row->id, grant->granted_scopes); lost && !lost->empty()) {
+        std::string list;
+        for (const auto& w : *lost) {
+            list += (list.empty() ? "" : "; ") + std::string("scenario \"") + w.scenario_name + "\" needs";
+            for (const auto& s : w.missing_scopes) list += " " + s;
+        }
+        return fail("The provider granted fewer scopes than scenarios using this connection need (" + list +
+                    "); nothing was changed.");
+    }
     store::ConnectionReplacement rep;
     rep.status = store::ConnectionStatus::kVerified;
     rep.last_verified_at = clock_.NowMillis();

@@ -59,6 +59,13 @@ struct EditableField {
     boost::json::value value;  // current value for non-secret fields; null for secrets
 };
 
+// A scenario that would lose scopes it needs if the connection held only the given scopes.
+struct WouldBreak {
+    std::int64_t scenario_id = 0;
+    std::string scenario_name;
+    std::vector<std::string> missing_scopes;
+};
+
 struct TestResult {
     bool verified = false;
     std::string message;
@@ -97,8 +104,16 @@ class ConnectionService {
     core::Result<std::string> Delete(const accounts::Caller& caller, core::ConnectionId id, bool confirmed);
     // OAuth: a new consent window for the union of the granted scopes and `extra`; returns its URL. Completing
     // it keeps the connection's id, name and references; only credentials and scopes change.
-    core::Result<std::string> Reauthorize(const accounts::Caller& caller, core::ConnectionId id,
-                                          const std::vector<std::string>& extra);
+    struct ReauthorizeStart {
+        std::string authorize_url;
+        std::vector<WouldBreak> would_break;  // against the scopes asked for (before the provider answers)
+    };
+    core::Result<ReauthorizeStart> Reauthorize(const accounts::Caller& caller, core::ConnectionId id,
+                                               const std::vector<std::string>& extra);
+    // Scenarios using the connection whose required scopes are not all in `scopes` (the usage index records what
+    // each scenario's modules need).
+    core::Result<std::vector<WouldBreak>> ScopesInUseMissing(core::ConnectionId id,
+                                                             const std::vector<std::string>& scopes);
     // The OAuth callback (GET /oauth/cb/{app}): state checked (known, unused, unexpired, same app), code
     // exchanged, info run, credentials sealed and stored. Never throws; failures are in the outcome.
     ConsentOutcome CompleteConsent(const std::string& app, const boost::json::object& query);

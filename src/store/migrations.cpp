@@ -80,6 +80,7 @@ const std::vector<Migration> kMigrations = {
          " scenario_name TEXT NOT NULL,"
          " is_active INTEGER NOT NULL,"
          " is_scheduled INTEGER NOT NULL,"
+         " required_scopes_json TEXT NOT NULL DEFAULT '[]',"
          " PRIMARY KEY (connection_id, scenario_id))",
 
          "CREATE INDEX connection_usage_scenario ON connection_usage (scenario_id)",

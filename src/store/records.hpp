@@ -97,6 +97,7 @@ struct ConnectionUsage {
     std::string scenario_name;
     bool active = false;
     bool scheduled = false;
+    std::string required_scopes_json = "[]";  // scopes the scenario's modules need from this connection
 };
 
 // A consent window in flight (see migration 2).

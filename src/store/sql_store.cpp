@@ -649,13 +649,16 @@ class SqlStore final : public Store {
     // ---- usage index ----
 
     core::Result<void> UpsertConnectionUsage(const ConnectionUsage& u) override {
+        auto required = CheckJson(u.required_scopes_json, "required_scopes_json", true);
+        if (!required) return required.error();
         auto r = db_->Exec(
             "INSERT INTO connection_usage (connection_id, team_id, scenario_id, scenario_name, is_active,"
-            " is_scheduled) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (connection_id, scenario_id) DO UPDATE SET"
+            " is_scheduled, required_scopes_json) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " ON CONFLICT (connection_id, scenario_id) DO UPDATE SET"
             " scenario_name = excluded.scenario_name, is_active = excluded.is_active,"
-            " is_scheduled = excluded.is_scheduled",
+            " is_scheduled = excluded.is_scheduled, required_scopes_json = excluded.required_scopes_json",
             {u.connection_id.value(), u.team_id.value(), u.scenario_id, u.scenario_name, std::int64_t{u.active},
-             std::int64_t{u.scheduled}});
+             std::int64_t{u.scheduled}, *required});
         if (!r) return r.error();
         return {};
     }
@@ -668,14 +671,14 @@ class SqlStore final : public Store {
 
     core::Result<std::vector<ConnectionUsage>> ListConnectionUsage(core::ConnectionId id) override {
         auto r = db_->Exec(
-            "SELECT connection_id, team_id, scenario_id, scenario_name, is_active, is_scheduled FROM connection_usage"
-            " WHERE connection_id = $1 ORDER BY scenario_id",
+            "SELECT connection_id, team_id, scenario_id, scenario_name, is_active, is_scheduled, required_scopes_json"
+            " FROM connection_usage WHERE connection_id = $1 ORDER BY scenario_id",
             {id.value()});
         if (!r) return r.error();
         std::vector<ConnectionUsage> out;
         for (const auto& row : r->rows) {
             out.push_back(ConnectionUsage{core::ConnectionId(row.Int(0)), core::TeamId(row.Int(1)), row.Int(2),
-                                          row.Text(3), row.Int(4) != 0, row.Int(5) != 0});
+                                          row.Text(3), row.Int(4) != 0, row.Int(5) != 0, row.Text(6)});
         }
         return out;
     }

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <thread>
 
+#include "store/store.hpp"
 #include "support/http.hpp"
 #include "support/oidc_provider.hpp"
 #include "support/postgres_server.hpp"
@@ -252,6 +253,52 @@ TEST_F(OAuthFlowTest, GenericHttpOAuth2ConnectionCompletesTheSameFlow) {
     }
     EXPECT_EQ(provider->Stats().TokenRequests("authorization_code"), 2);
     for (const auto& body : replies) EXPECT_EQ(body.find(kClientSecret), std::string::npos) << body;
+}
+
+TEST_F(OAuthFlowTest, ExpiredStateAndAGrantThatDropsScopesInUseChangeNothing) {
+    auto [id, url] = StartCreate(R"(["read"])");
+    ASSERT_EQ(Callback(CompleteConsent(url, "alice")).status, 200);
+    core::SystemClock clock;
+    auto db = store::OpenDb("sqlite:" + dir.file("data/switchboard.db"));
+    ASSERT_TRUE(db);
+    auto st = store::MakeSqlStore(std::move(*db), clock);
+    // A scenario relies on "write", which the connection does not hold.
+    store::ConnectionUsage usage;
+    usage.connection_id = core::ConnectionId{id};
+    usage.team_id = core::TeamId{team};
+    usage.scenario_id = 41;
+    usage.scenario_name = "Nightly export";
+    usage.active = true;
+    usage.required_scopes_json = R"(["read","write"])";
+    ASSERT_TRUE(st->UpsertConnectionUsage(usage));
+
+    const std::string path = "/api/v2/connections/" + std::to_string(id);
+    const auto version = Get(id).at("version").as_int64();
+    auto re = Call("POST", path + "/reauthorize");
+    ASSERT_EQ(re.status, 200) << re.body;
+    const auto would = Json(re.body).at("wouldBreak").as_array();
+    ASSERT_EQ(would.size(), 1u) << re.body;
+    EXPECT_EQ(would[0].at("scenarioId").as_int64(), 41);
+    EXPECT_EQ(would[0].at("missingScopes"), json::parse(R"(["write"])"));
+    // Going ahead anyway: the grant lacks "write", so nothing is committed and the page says why.
+    auto page = Callback(CompleteConsent(std::string(Json(re.body).at("authorizeUrl").as_string()), "alice"));
+    EXPECT_EQ(page.status, 400);
+    EXPECT_NE(page.body.find("Nightly export"), std::string::npos) << page.body;
+    EXPECT_EQ(Get(id).at("version").as_int64(), version);
+    // Asking for the missing scope fixes it.
+    auto extend = Call("POST", path + "/reauthorize", R"({"scopes":["write"]})");
+    EXPECT_TRUE(Json(extend.body).at("wouldBreak").as_array().empty()) << extend.body;
+    EXPECT_EQ(Callback(CompleteConsent(std::string(Json(extend.body).at("authorizeUrl").as_string()), "alice")).status,
+              200);
+    EXPECT_GT(Get(id).at("version").as_int64(), version);
+
+    // A consent answer after the 10-minute window is refused.
+    auto late = Call("POST", path + "/reauthorize");
+    ASSERT_EQ(late.status, 200);
+    ASSERT_TRUE(st->db().Exec("UPDATE oauth_states SET expires_at = 0"));
+    auto expired = Callback(CompleteConsent(std::string(Json(late.body).at("authorizeUrl").as_string()), "alice"));
+    EXPECT_EQ(expired.status, 400);
+    EXPECT_NE(expired.body.find("10 minutes"), std::string::npos) << expired.body;
 }
 
 TEST_F(OAuthFlowTest, ForgedStateAndACodeForAnotherClientStoreNothing) {
