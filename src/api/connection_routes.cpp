@@ -54,6 +54,16 @@ json::object ConnectionJson(const connections::ConnectionView& v) {
     o["uid"] = c.uid.empty() ? json::value(nullptr) : json::value(c.uid);
     o["expire"] = Time(c.expire_at);
     o["scopes"] = scopes;
+    json::value requested = ParseOr(c.requested_scopes_json, json::array{});
+    bool partial = false;
+    if (requested.is_array() && scopes.is_array()) {
+        for (const auto& r : requested.as_array()) {
+            const auto& g = scopes.as_array();
+            if (std::find(g.begin(), g.end(), r) == g.end()) partial = true;
+        }
+    }
+    o["requestedScopes"] = requested;
+    o["partialGrant"] = partial;
     o["scopesCnt"] = scopes.is_array() ? scopes.as_array().size() : 0;
     o["editable"] = editable;
     o["status"] = store::ConnectionStatusName(c.status);

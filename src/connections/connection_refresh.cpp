@@ -137,6 +137,7 @@ Result<store::Connection> ConnectionService::RefreshIfDue(core::ConnectionId id,
         rep.status = store::ConnectionStatus::kVerified;
         rep.metadata_json = row->metadata_json;
         rep.scopes_json = row->scopes_json;
+        rep.requested_scopes_json = row->requested_scopes_json;
         rep.uid = row->uid;
         rep.expire_at = row->expire_at;
         rep.token_expires_at = oauth::TokenExpiry(*refreshed);

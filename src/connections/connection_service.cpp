@@ -272,6 +272,7 @@ Result<ConnectionView> ConnectionService::SetData(const Caller& caller, core::Co
 
     store::ConnectionReplacement rep;
     rep.scopes_json = row->scopes_json;
+    rep.requested_scopes_json = row->requested_scopes_json;
     json::object data;
     if (verifier_.HasVerifyRequest(**type)) {
         auto v = verifier_.Verify(*app, **type, checked->values, {});
@@ -476,6 +477,7 @@ Result<ConnectionView> ConnectionService::CreateOAuth(const Caller& caller, core
     nc.type = type.name;
     nc.created_by = caller.user;
     nc.scopes_json = ScopesJson(scopes);
+    nc.requested_scopes_json = nc.scopes_json;
     if (type.kind == catalog::ConnectionKind::kOAuthClientCredentials) {
         // No window: the client-credentials grant runs now, and a refusal stores nothing.
         auto grant = oauth_->ClientCredentials(app, type, parameters, scopes);
@@ -619,6 +621,7 @@ ConsentOutcome ConnectionService::CompleteConsent(const std::string& app_name, c
     rep.metadata_json = MetadataJson(grant->metadata);
     rep.uid = grant->uid;
     rep.scopes_json = ScopesJson(grant->granted_scopes);
+    rep.requested_scopes_json = ScopesJson(scopes);
     rep.expire_at = grant->expire_at;
     rep.token_expires_at = oauth::TokenExpiry(grant->data);
     if (grant->partial) {

@@ -37,6 +37,7 @@ Result<store::Connection> CredentialStore::Create(const NewConnection& c, const 
     row.uid = c.uid;
     row.expire_at = c.expire_at;
     row.token_expires_at = c.token_expires_at;
+    row.requested_scopes_json = c.requested_scopes_json.empty() ? c.scopes_json : c.requested_scopes_json;
     // The row and its sealed data are written in one transaction: no reader ever sees it half-made.
     return store_.CreateConnection(row, [&](core::ConnectionId id, std::int64_t version) {
         return vault_.Seal({c.team, id, version}, data);

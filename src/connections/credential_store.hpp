@@ -28,6 +28,7 @@ struct NewConnection {
     std::string uid;
     std::optional<std::int64_t> expire_at;
     std::optional<std::int64_t> token_expires_at;
+    std::string requested_scopes_json;  // "" = the same as scopes_json
 };
 
 // The sealed credential set's layout: {"parameters": {the user's fields}, "data": {what the app's requests

@@ -67,7 +67,8 @@ const std::vector<Migration> kMigrations = {
          " created_by BIGINT NULL,"
          " uid TEXT,"
          " expire_at BIGINT,"
-         " token_expires_at BIGINT)",
+         " token_expires_at BIGINT,"
+         " requested_scopes_json TEXT)",
 
          "CREATE INDEX connections_team_name ON connections (team_id, name, id)",
 

@@ -74,6 +74,7 @@ struct Connection {
     std::string uid;                               // the account's id at the app (Make's uid), "" when unknown
     std::optional<std::int64_t> expire_at;         // when the whole grant must be reauthorized (OAuth), ms
     std::optional<std::int64_t> token_expires_at;  // when the current access token expires (OAuth), ms
+    std::string requested_scopes_json = "[]";      // scopes asked for (OAuth may grant fewer: scopes_json)
 };
 
 // Everything an edit (set-data, verify, reauthorize) replaces at once, in one statement.
@@ -87,6 +88,7 @@ struct ConnectionReplacement {
     std::optional<std::int64_t> last_verified_at;
     std::optional<std::int64_t> expire_at;
     std::optional<std::int64_t> token_expires_at;
+    std::string requested_scopes_json = "[]";
 };
 
 // A scenario that uses a connection (the usage index).

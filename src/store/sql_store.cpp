@@ -64,7 +64,8 @@ constexpr std::string_view kMembershipColumns = "team_id, user_id, role, created
 constexpr std::string_view kTokenColumns = "id, user_id, token_hash, label, created_at, last_used_at, revoked_at";
 constexpr std::string_view kConnectionColumns =
     "id, team_id, name, app, type, version, key_id, wrapped_key, ciphertext, status, status_detail, metadata_json,"
-    " scopes_json, created_at, updated_at, last_verified_at, created_by, uid, expire_at, token_expires_at";
+    " scopes_json, created_at, updated_at, last_verified_at, created_by, uid, expire_at, token_expires_at,"
+    " requested_scopes_json";
 constexpr std::string_view kAuditColumns = "id, team_id, user_id, action, target, detail_json, created_at";
 
 std::string Sql(std::initializer_list<std::string_view> parts) {
@@ -114,6 +115,7 @@ core::Result<Connection> ConnectionFrom(const Row& r) {
     c.uid = r.IsNull(17) ? std::string() : r.Text(17);
     c.expire_at = r.OptInt(18);
     c.token_expires_at = r.OptInt(19);
+    c.requested_scopes_json = r.IsNull(20) ? std::string("[]") : r.Text(20);
     return c;
 }
 
@@ -345,6 +347,8 @@ class SqlStore final : public Store {
     core::Result<Connection> CreateConnection(const Connection& c) override { return CreateConnection(c, SealFn{}); }
 
     core::Result<Connection> CreateConnection(const Connection& c, const SealFn& seal) override {
+        auto requested = CheckJson(c.requested_scopes_json, "requested_scopes_json", true);
+        if (!requested) return requested.error();
         auto metadata = CheckJson(c.metadata_json, "metadata_json", false);
         if (!metadata) return metadata.error();
         auto scopes = CheckJson(c.scopes_json, "scopes_json", true);
@@ -356,14 +360,15 @@ class SqlStore final : public Store {
             auto r = tx.Exec(
                 Sql({"INSERT INTO connections (team_id, name, app, type, version, key_id, wrapped_key, ciphertext,"
                      " status, status_detail, metadata_json, scopes_json, created_at, updated_at, last_verified_at,"
-                     " created_by, uid, expire_at, token_expires_at)"
-                     " VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17)"
+                     " created_by, uid, expire_at, token_expires_at, requested_scopes_json)"
+                     " VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17,"
+                     " $18)"
                      " RETURNING ",
                      kConnectionColumns}),
                 {c.team_id.value(), c.name, c.app, c.type, c.sealed.key_id, c.sealed.wrapped_key, c.sealed.ciphertext,
                  std::string(ConnectionStatusName(c.status)), c.status_detail, *metadata, *scopes, now,
                  Opt(c.last_verified_at), NullIfZero(c.created_by.value()), c.uid, Opt(c.expire_at),
-                 Opt(c.token_expires_at)});
+                 Opt(c.token_expires_at), *requested});
             if (!r) return r.error();
             auto created = ConnectionFrom(r->rows.at(0));
             if (!created) return created.error();
@@ -479,6 +484,8 @@ class SqlStore final : public Store {
 
     core::Result<Connection> ReplaceConnection(core::TeamId team, core::ConnectionId id, std::int64_t expected_version,
                                                const ConnectionReplacement& rep) override {
+        auto requested = CheckJson(rep.requested_scopes_json, "requested_scopes_json", true);
+        if (!requested) return requested.error();
         auto metadata = CheckJson(rep.metadata_json, "metadata_json", false);
         if (!metadata) return metadata.error();
         auto scopes = CheckJson(rep.scopes_json, "scopes_json", true);
@@ -489,13 +496,13 @@ class SqlStore final : public Store {
                 Sql({"UPDATE connections SET version = version + 1, key_id = $1, wrapped_key = $2, ciphertext = $3,"
                      " metadata_json = $4, scopes_json = $5, updated_at = $6, uid = $7, status = $8,"
                      " status_detail = $9, last_verified_at = COALESCE($10, last_verified_at), expire_at = $11,"
-                     " token_expires_at = $15"
+                     " token_expires_at = $15, requested_scopes_json = $16"
                      " WHERE team_id = $12 AND id = $13 AND version = $14 RETURNING ",
                      kConnectionColumns}),
                 {rep.sealed.key_id, rep.sealed.wrapped_key, rep.sealed.ciphertext, *metadata, *scopes,
                  clock_.NowMillis(), rep.uid, std::string(ConnectionStatusName(rep.status)), rep.status_detail,
                  Opt(rep.last_verified_at), Opt(rep.expire_at), team.value(), id.value(), expected_version,
-                 Opt(rep.token_expires_at)});
+                 Opt(rep.token_expires_at), *requested});
             if (!r) return r.error();
             if (!r->rows.empty()) {
                 auto replaced = ConnectionFrom(r->rows[0]);

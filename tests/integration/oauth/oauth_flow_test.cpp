@@ -199,6 +199,8 @@ TEST_F(OAuthFlowTest, AuthorizationCodeWithPkceProducesAVerifiedConnection) {
     std::set<std::string> scopes;
     for (const auto& s : c.at("scopes").as_array()) scopes.insert(std::string(s.as_string()));
     EXPECT_TRUE(scopes.contains("read") && scopes.contains("email") && scopes.contains("openid")) << c;
+    EXPECT_NE(json::serialize(c.at("requestedScopes")).find("read"), std::string::npos) << c;
+    EXPECT_FALSE(c.at("partialGrant").as_bool());
     EXPECT_EQ(provider->Stats().TokenRequests("authorization_code"), 1);
     auto test = Call("POST", "/api/v2/connections/" + std::to_string(id) + "/test");
     EXPECT_TRUE(Json(test.body).at("verified").as_bool()) << test.body;
