@@ -34,6 +34,7 @@ const std::map<std::string, std::string>& KnownKeys() {
         {"allow-private-network", "--allow-private-network / SWITCHBOARD_ALLOW_PRIVATE_NETWORK"},
         {"log-level", "--log-level / SWITCHBOARD_LOG_LEVEL"},
         {"master-key-file", "--master-key-file / SWITCHBOARD_MASTER_KEY_FILE"},
+        {"oauth-clients", "--oauth-clients / SWITCHBOARD_OAUTH_CLIENTS"},
     };
     return keys;
 }
@@ -136,6 +137,12 @@ Result<Config> ResolveConfig(const RawSettings& raw) {
         c.log_level = *v;
     }
     c.master_key_file = pick(raw.master_key_file, "master-key-file").value_or(c.data_dir + "/master.key");
+    if (auto v = pick(raw.oauth_clients, "oauth-clients"); v && !v->empty()) {
+        if (!std::filesystem::is_regular_file(*v)) {
+            return Invalid(KnownKeys().at("oauth-clients"), *v + " is not a file");
+        }
+        c.oauth_clients_file = *v;
+    }
     const char* env_key = std::getenv("SWITCHBOARD_MASTER_KEY");
     c.master_key_from_env = env_key != nullptr && *env_key != '\0';
     return c;

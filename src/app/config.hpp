@@ -22,6 +22,7 @@ struct RawSettings {
     std::optional<std::string> allow_private_network;  // "true"/"false"; the flag sets "true"
     std::optional<std::string> log_level;
     std::optional<std::string> master_key_file;
+    std::optional<std::string> oauth_clients;
 };
 
 struct Config {
@@ -35,6 +36,8 @@ struct Config {
     std::string log_level = "info";
     std::string master_key_file;       // "<data_dir>/master.key" unless set
     bool master_key_from_env = false;  // SWITCHBOARD_MASTER_KEY is set
+    // Operator OAuth clients per app: {"google": {"clientId": "…", "clientSecret": "…"}, …} (file path).
+    std::string oauth_clients_file;
 
     bool is_sqlite() const { return database.rfind("sqlite:", 0) == 0; }
 };

@@ -39,6 +39,11 @@ int main(int argc, char** argv) {
         ->envname("SWITCHBOARD_PUBLIC_URL");
     serve->add_option("--apps-dir", raw.apps_dir, "Folder of operator app definitions")
         ->envname("SWITCHBOARD_APPS_DIR");
+    serve
+        ->add_option(
+            "--oauth-clients", raw.oauth_clients,
+            "JSON file of operator OAuth clients per app: {\"google\": {\"clientId\": …, \"clientSecret\": …}}")
+        ->envname("SWITCHBOARD_OAUTH_CLIENTS");
     serve->add_flag_callback(
         "--allow-private-network", [&raw] { raw.allow_private_network = "true"; },
         "Allow outbound requests to private and loopback addresses");

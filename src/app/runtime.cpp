@@ -2,8 +2,11 @@
 
 #include <sys/stat.h>
 
+#include <boost/json.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace switchboard::app {
 
@@ -85,6 +88,28 @@ Result<std::unique_ptr<vault::KeyRing>> LoadKeys(const Config& config, store::St
     return ring;
 }
 
+// {"app": {"clientId": "…", "clientSecret": "…"}, …}; "" = none.
+Result<std::map<std::string, boost::json::object>> LoadOAuthClients(const std::string& path) {
+    std::map<std::string, boost::json::object> out;
+    if (path.empty()) return out;
+    const auto invalid = [&](const std::string& what) {
+        return core::InvalidArgument("invalid configuration: --oauth-clients / SWITCHBOARD_OAUTH_CLIENTS: " + path +
+                                     ": " + what);
+    };
+    std::ifstream in(path);
+    if (!in) return invalid("cannot be read");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    boost::json::error_code ec;
+    boost::json::value doc = boost::json::parse(ss.str(), ec);
+    if (ec || !doc.is_object()) return invalid("must be a JSON object of app name -> {clientId, clientSecret}");
+    for (const auto& [app, client] : doc.as_object()) {
+        if (!client.is_object()) return invalid("the entry for " + std::string(app) + " must be an object");
+        out[std::string(app)] = client.as_object();
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string BuiltinAppsDir() {
@@ -115,7 +140,10 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(const Config& config, KeyPolicy pol
         http_options.allow_private_network = config.allow_private_network;
         rt->http = std::make_unique<http_client::CurlHttpClient>(http_options);
         rt->verifier = std::make_unique<connections::HttpVerifier>(*rt->http, rt->clock, rt->random);
-        rt->oauth = std::make_unique<oauth::OAuthEngine>(*rt->http, rt->clock, rt->random, config.public_url);
+        auto clients = LoadOAuthClients(config.oauth_clients_file);
+        if (!clients) return clients.error();
+        rt->oauth = std::make_unique<oauth::OAuthEngine>(*rt->http, rt->clock, rt->random, config.public_url,
+                                                         std::move(*clients));
         rt->credentials = std::make_unique<connections::CredentialStore>(*rt->store, *rt->vault);
         rt->connections = std::make_unique<connections::ConnectionService>(
             *rt->store, *rt->credentials, *rt->catalog, *rt->verifier, *rt->accounts, rt->clock, rt->oauth.get());

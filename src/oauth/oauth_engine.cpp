@@ -125,7 +125,10 @@ std::string OAuthEngine::RedirectUri(const catalog::App& app) const { return pub
 json::object OAuthEngine::Root(const catalog::App& app, const catalog::ConnectionType& type,
                                const json::object& parameters, const std::vector<std::string>& scopes) const {
     json::object common = type.common;
-    // A user's own OAuth client (advanced fields) wins over the app's.
+    if (auto it = operator_common_.find(app.name); it != operator_common_.end()) {
+        for (const auto& [k, v] : it->second) common[k] = v;
+    }
+    // A user's own OAuth client (advanced fields) wins over the operator's and the app's.
     for (const char* key : {"clientId", "clientSecret"}) {
         if (const auto* v = parameters.if_contains(key); v && v->is_string() && !v->as_string().empty())
             common[key] = *v;

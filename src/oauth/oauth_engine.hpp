@@ -10,6 +10,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,8 +55,15 @@ core::Error ProviderError(std::string message);
 
 class OAuthEngine {
   public:
-    OAuthEngine(http_client::HttpClient& http, const core::Clock& clock, core::Random& random, std::string public_url)
-        : http_(http), clock_(clock), random_(random), public_url_(std::move(public_url)) {}
+    // operator_common: the operator's OAuth clients per app name ({"clientId", "clientSecret", …}); they override
+    // the app file's `common` and are overridden by a connection's own clientId/clientSecret.
+    OAuthEngine(http_client::HttpClient& http, const core::Clock& clock, core::Random& random, std::string public_url,
+                std::map<std::string, boost::json::object> operator_common = {})
+        : http_(http),
+          clock_(clock),
+          random_(random),
+          public_url_(std::move(public_url)),
+          operator_common_(std::move(operator_common)) {}
 
     std::string RedirectUri(const catalog::App& app) const;
 
@@ -103,6 +111,7 @@ class OAuthEngine {
     const core::Clock& clock_;
     core::Random& random_;
     std::string public_url_;
+    std::map<std::string, boost::json::object> operator_common_;
 };
 
 }  // namespace switchboard::oauth

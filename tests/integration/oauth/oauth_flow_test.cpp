@@ -303,6 +303,27 @@ TEST_F(OAuthFlowTest, ExpiredStateAndAGrantThatDropsScopesInUseChangeNothing) {
     EXPECT_NE(expired.body.find("10 minutes"), std::string::npos) << expired.body;
 }
 
+TEST_F(OAuthFlowTest, OperatorOAuthClientFileSuppliesTheClient) {
+    // The same app without `common`: the client comes from the operator's --oauth-clients file.
+    process->Signal(SIGTERM);
+    ASSERT_TRUE(process->Wait(20s));
+    json::value app = json::parse(IdpApp(provider->endpoints()));
+    app.at("connections").at("idp").as_object().erase("common");
+    std::ofstream(dir.file("apps/idp.json"), std::ios::trunc) << json::serialize(app);
+    std::ofstream(dir.file("clients.json"))
+        << json::serialize(json::object{{"idp", {{"clientId", "switchboard"}, {"clientSecret", kClientSecret}}}});
+    process = std::make_unique<Process>(
+        std::vector<std::string>{SwitchboardBinary(), "serve", "--data-dir", dir.file("data"), "--apps-dir",
+                                 dir.file("apps"), "--listen", "127.0.0.1:" + std::to_string(port),
+                                 "--allow-private-network", "--oauth-clients", dir.file("clients.json")},
+        std::map<std::string, std::string>{{"SWITCHBOARD_MASTER_KEY", ""}}, dir.path().string());
+    ASSERT_TRUE(process->WaitForOutput("Switchboard listening on", 30s)) << process->Stderr();
+    auto [id, url] = StartCreate("[]");
+    EXPECT_NE(url.find("client_id=switchboard"), std::string::npos) << url;
+    EXPECT_EQ(Callback(CompleteConsent(url, "alice")).status, 200);
+    EXPECT_EQ(Get(id).at("status").as_string(), "verified");
+}
+
 TEST_F(OAuthFlowTest, ForgedStateAndACodeForAnotherClientStoreNothing) {
     auto [id, url] = StartCreate("[]");
     // A forged state is refused.

@@ -62,6 +62,7 @@ TEST(Config, InvalidValuesNameTheSetting) {
     cases.push_back({With(&RawSettings::apps_dir, "/definitely/not/here"), "--apps-dir"});
     cases.push_back({With(&RawSettings::allow_private_network, "maybe"), "--allow-private-network"});
     cases.push_back({With(&RawSettings::log_level, "loud"), "--log-level"});
+    cases.push_back({With(&RawSettings::oauth_clients, "/definitely/not/here.json"), "--oauth-clients"});
     cases.push_back({With(&RawSettings::config_file, "/definitely/not/here.conf"), "--config"});
     for (const auto& c : cases) {
         auto r = ResolveConfig(c.raw);
