@@ -227,6 +227,16 @@ TEST_F(OAuthFlowTest, AuthorizationCodeWithPkceProducesAVerifiedConnection) {
     EXPECT_EQ(del.status, 200) << del.body;
     EXPECT_FALSE(Json(del.body).as_object().contains("revocation")) << del.body;
     EXPECT_EQ(provider->Stats().routes["revocation"], revocations_before + 1);
+    // The provider's introspection reports the connection's last access token inactive.
+    const auto issued = provider->IssuedTokens();
+    ASSERT_GE(issued.size(), 2u);
+    const std::string last_access = issued[issued.size() - 2];  // each answer: access token, then refresh token
+    const auto introspected =
+        FetchUrl("POST", provider->endpoints().introspection,
+                 FormEncode({{"token", last_access}, {"client_id", "switchboard"}, {"client_secret", kClientSecret}}),
+                 {"Content-Type: application/x-www-form-urlencoded"});
+    ASSERT_EQ(introspected.status, 200) << introspected.body;
+    EXPECT_FALSE(Json(introspected.body).at("active").as_bool()) << introspected.body;
 
     // No response ever carried the client secret.
     for (const auto& body : replies) EXPECT_EQ(body.find(kClientSecret), std::string::npos) << body;
