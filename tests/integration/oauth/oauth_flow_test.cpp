@@ -104,9 +104,33 @@ std::string IdpApp(const OidcEndpoints& e) {
              {{"token", "{{data.accessToken}}"},
               {"client_id", "{{common.clientId}}"},
               {"client_secret", "{{common.clientSecret}}"}}}}}}}};
+    // Machine to machine: the client-credentials grant, no window.
+    json::object machine{
+        {"type", "oauth-clicre"},
+        {"label", "Test IdP (client credentials)"},
+        {"parameters",
+         json::array{
+             json::object{{"name", "clientId"}, {"type", "text"}, {"label", "Client ID"}, {"required", true}},
+             json::object{
+                 {"name", "clientSecret"}, {"type", "password"}, {"label", "Client secret"}, {"required", true}}}},
+        {"scope", json::array{"read"}},
+        {"scopes", {{"read", "Read"}, {"write", "Write"}}},
+        {"api",
+         {{"token",
+           {{"url", e.token},
+            {"method", "POST"},
+            {"type", "urlencoded"},
+            {"body",
+             {{"grant_type", "client_credentials"},
+              {"client_id", "{{parameters.clientId}}"},
+              {"client_secret", "{{parameters.clientSecret}}"},
+              {"scope", "{{join(oauth.scope, ' ')}}"}}},
+            {"response",
+             {{"data",
+               {{"accessToken", "{{body.access_token}}"}, {"expires", "{{addSeconds(now, body.expires_in)}}"}}}}}}}}}};
     json::object app{{"name", "idp"},      {"label", "Test IdP"},
                      {"version", "1.0.0"}, {"description", "oidc-provider on loopback"},
-                     {"theme", "#123456"}, {"connections", {{"idp", type}}}};
+                     {"theme", "#123456"}, {"connections", {{"idp", type}, {"idp-machine", machine}}}};
     return json::serialize(app);
 }
 
@@ -123,7 +147,7 @@ class OAuthFlowTest : public ::testing::Test {
                                 kClientSecret,
                                 {redirect, generic},
                                 "client_secret_post",
-                                {"authorization_code", "refresh_token"}});
+                                {"authorization_code", "refresh_token", "client_credentials"}});
         opts.clients.push_back(
             {"other", "other-secret-77", {redirect}, "client_secret_post", {"authorization_code", "refresh_token"}});
         provider = std::make_unique<OidcProvider>(opts);
@@ -332,6 +356,28 @@ TEST_F(OAuthFlowTest, OperatorOAuthClientFileSuppliesTheClient) {
     EXPECT_NE(url.find("client_id=switchboard"), std::string::npos) << url;
     EXPECT_EQ(Callback(CompleteConsent(url, "alice")).status, 200);
     EXPECT_EQ(Get(id).at("status").as_string(), "verified");
+}
+
+TEST_F(OAuthFlowTest, ClientCredentialsNeedNoWindowAndARefusalStoresNothing) {
+    const std::string conns = "/api/v2/connections?teamId=" + std::to_string(team);
+    auto ok = Call("POST", conns,
+                   json::serialize(json::object{{"accountName", "Machine"},
+                                                {"accountType", "idp-machine"},
+                                                {"clientId", "switchboard"},
+                                                {"clientSecret", kClientSecret}}));
+    ASSERT_EQ(ok.status, 201) << ok.body;
+    EXPECT_FALSE(Json(ok.body).as_object().contains("authorizeUrl"));
+    EXPECT_EQ(Json(ok.body).at("connection").at("status").as_string(), "verified");
+    EXPECT_NE(json::serialize(Json(ok.body).at("connection").at("scopes")).find("read"), std::string::npos);
+    EXPECT_EQ(provider->Stats().TokenRequests("client_credentials"), 1);
+    auto refused = Call("POST", conns,
+                        json::serialize(json::object{{"accountName", "Wrong"},
+                                                     {"accountType", "idp-machine"},
+                                                     {"clientId", "switchboard"},
+                                                     {"clientSecret", "not-the-secret"}}));
+    EXPECT_EQ(refused.status, 400) << refused.body;
+    EXPECT_EQ(Json(Call("GET", conns).body).at("connections").as_array().size(), 1u);
+    for (const auto& body : replies) EXPECT_EQ(body.find(kClientSecret), std::string::npos) << body;
 }
 
 TEST_F(OAuthFlowTest, ForgedStateAndACodeForAnotherClientStoreNothing) {
