@@ -12,6 +12,8 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <string_view>
 #include <thread>
 
 #include "connections/connection_service.hpp"
@@ -28,6 +30,14 @@ constexpr std::int64_t kLeaseTtlMs = 30'000;
 constexpr std::int64_t kMaxMarginMs = 15 * 60 * 1000;
 
 }  // namespace
+
+bool CrashAfterRefreshAnswer() {
+    static const bool enabled = [] {
+        const char* v = std::getenv("SWITCHBOARD_FAILPOINT_CRASH_AFTER_REFRESH_ANSWER");
+        return v != nullptr && std::string_view(v) == "1";
+    }();
+    return enabled;
+}
 
 std::string NewNodeId() {
     core::SodiumRandom random;
@@ -111,6 +121,8 @@ Result<store::Connection> ConnectionService::RefreshIfDue(core::ConnectionId id,
             continue;
         }
         auto refreshed = oauth_->Refresh(*app, **type, creds->parameters, creds->data);
+        // Failpoint for the crash-ordering test: die between the provider's answer and the commit.
+        if (refreshed && CrashAfterRefreshAnswer()) std::_Exit(86);
         if (!refreshed) {
             const std::string reason = refreshed.error().detail;
             const bool revoked = reason.find("invalid_grant") != std::string::npos;

@@ -42,6 +42,10 @@ struct ConsentOutcome {
     core::ConnectionId connection;
 };
 
+// Test failpoint (environment SWITCHBOARD_FAILPOINT_CRASH_AFTER_REFRESH_ANSWER=1): the process exits between a
+// provider's refresh answer and the commit of the new tokens, to test that a crash there loses no connection.
+bool CrashAfterRefreshAnswer();
+
 // A random name for this process, used as the refresh lease holder.
 std::string NewNodeId();
 

@@ -380,6 +380,48 @@ TEST_F(OAuthFlowTest, ClientCredentialsNeedNoWindowAndARefusalStoresNothing) {
     for (const auto& body : replies) EXPECT_EQ(body.find(kClientSecret), std::string::npos) << body;
 }
 
+TEST_F(OAuthFlowTest, ACrashBetweenTheRefreshAnswerAndTheCommitLosesNoConnection) {
+    auto [id, url] = StartCreate("[]");
+    ASSERT_EQ(Callback(CompleteConsent(url, "alice")).status, 200);
+    // Restart with the failpoint: the refresher's first refresh gets the provider's answer and the process dies
+    // before committing it.
+    process->Signal(SIGTERM);
+    ASSERT_TRUE(process->Wait(20s));
+    auto start = [&](bool failpoint) {
+        std::map<std::string, std::string> env{{"SWITCHBOARD_MASTER_KEY", ""}};
+        if (failpoint) env["SWITCHBOARD_FAILPOINT_CRASH_AFTER_REFRESH_ANSWER"] = "1";
+        process = std::make_unique<Process>(
+            std::vector<std::string>{SwitchboardBinary(), "serve", "--data-dir", dir.file("data"), "--apps-dir",
+                                     dir.file("apps"), "--listen", "127.0.0.1:" + std::to_string(port),
+                                     "--allow-private-network"},
+            env, dir.path().string());
+        ASSERT_TRUE(process->WaitForOutput("Switchboard listening on", 30s)) << process->Stderr();
+    };
+    start(true);
+    const auto crashed = process->Wait(20s);
+    ASSERT_TRUE(crashed.has_value()) << "the failpoint never fired";
+    EXPECT_EQ(*crashed, 86);
+    EXPECT_EQ(provider->Stats().TokenRequests("refresh_token"), 1);
+
+    // Restarted normally: the connection is still there under the same id. The provider rotates strictly, so
+    // the stored (old) refresh token is refused: the connection says it needs reauthorization — nothing else.
+    start(false);
+    json::value c;
+    // The crashed holder's refresh lease lapses after 30 s; only then may anyone refresh again.
+    for (int i = 0; i < 450; ++i) {
+        c = Get(id);
+        if (c.at("status").as_string() == "needs_reauthorization") break;
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(c.at("id").as_int64(), id);
+    EXPECT_EQ(c.at("status").as_string(), "needs_reauthorization") << c;
+    auto re = Call("POST", "/api/v2/connections/" + std::to_string(id) + "/reauthorize");
+    ASSERT_EQ(re.status, 200) << re.body;
+    ASSERT_EQ(Callback(CompleteConsent(std::string(Json(re.body).at("authorizeUrl").as_string()), "alice")).status,
+              200);
+    EXPECT_EQ(Get(id).at("status").as_string(), "verified");
+}
+
 TEST_F(OAuthFlowTest, ForgedStateAndACodeForAnotherClientStoreNothing) {
     auto [id, url] = StartCreate("[]");
     // A forged state is refused.
