@@ -452,8 +452,11 @@ Result<std::string> ConnectionService::StartConsent(const Caller& caller, const 
     st.user_id = caller.user;
     st.connection_id = row.id;
     st.app = app.name;
-    if (!start->code_verifier.empty()) {
-        auto sealed = credentials_.SealAside(row, core::Secret(start->code_verifier));
+    if (!start->code_verifier.empty() || !start->temp.empty()) {
+        // The PKCE verifier and preauthorize's temp, sealed together until the callback.
+        auto sealed = credentials_.SealAside(
+            row,
+            core::Secret(json::serialize(json::object{{"verifier", start->code_verifier}, {"temp", start->temp}})));
         if (!sealed) return sealed.error();
         st.sealed_verifier = std::move(*sealed);
     }
@@ -595,13 +598,20 @@ ConsentOutcome ConnectionService::CompleteConsent(const std::string& app_name, c
     auto creds = ParseCredentialSet(*opened);
     if (!creds) return fail("The stored settings of this connection cannot be read.");
     std::string verifier;
+    json::object kept_temp;
     if (!st->sealed_verifier.empty()) {
         auto v = credentials_.OpenAside(*row, st->sealed_verifier);
         if (!v) return fail("The authorization state cannot be opened; start again.");
-        verifier = std::string(v->Reveal());
+        json::error_code ec;
+        json::value aside = json::parse(v->Reveal(), ec);
+        if (ec || !aside.is_object()) return fail("The authorization state cannot be read; start again.");
+        if (const auto* ver = aside.as_object().if_contains("verifier"); ver && ver->is_string()) {
+            verifier = std::string(ver->as_string());
+        }
+        if (const auto* t = aside.as_object().if_contains("temp"); t && t->is_object()) kept_temp = t->as_object();
     }
     const auto scopes = ParseScopeList(st->scopes_json);
-    auto grant = oauth_->ExchangeCode(*app, **type, creds->parameters, scopes, query, verifier);
+    auto grant = oauth_->ExchangeCode(*app, **type, creds->parameters, scopes, query, verifier, kept_temp);
     if (!grant) return fail(grant.error().detail);
 
     // A grant that lacks scopes scenarios rely on is not committed: the old credentials stay, and the user

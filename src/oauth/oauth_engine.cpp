@@ -151,6 +151,26 @@ Result<AuthorizeStart> OAuthEngine::Authorize(const catalog::App& app, const cat
     const json::object& spec = Step(type, "authorize");
     if (spec.empty()) return core::InvalidArgument("connection type " + type.name + " has no authorize step");
     json::object root = Root(app, type, parameters, scopes);
+    AuthorizeStart out;
+    // preauthorize (optional): a request before the window opens; its response.temp is kept for the authorize
+    // URL and, through the consent state, for the token step.
+    if (const json::object& pre = Step(type, "preauthorize"); !pre.empty()) {
+        const iml::Context pre_ctx = Context(root);
+        auto applies = request_spec::Condition(pre, pre_ctx);
+        if (!applies) return applies.error();
+        if (*applies) {
+            auto sent = SendStep(http_, app, type, pre, root, pre_ctx, "preauthorize",
+                                 Secrets(type, parameters, root.at("common").as_object()));
+            if (!sent) return sent.error();
+            auto kept = request_spec::RenderDirective(pre, "temp", pre_ctx);
+            if (!kept) return kept.error();
+            if (kept->is_object()) out.temp = kept->as_object();
+            root.erase("body");
+            root.erase("headers");
+            root.erase("statusCode");
+            root["temp"] = out.temp;
+        }
+    }
     const iml::Context ctx = Context(root);
     auto url = iml::RenderValue(spec.contains("url") ? spec.at("url") : json::value(), ctx);
     if (!url) return url.error();
@@ -161,7 +181,6 @@ Result<AuthorizeStart> OAuthEngine::Authorize(const catalog::App& app, const cat
         // An empty value is "not set" in an authorize URL (e.g. an optional prompt or audience).
         if (!v.empty()) query.emplace_back(std::move(k), std::move(v));
     }
-    AuthorizeStart out;
     out.state = random_.Token(32);
     query.emplace_back("state", out.state);
     if (type.pkce && type.kind != catalog::ConnectionKind::kOAuthClientCredentials) {
@@ -298,7 +317,8 @@ Result<Grant> OAuthEngine::Info(const catalog::App& app, const catalog::Connecti
 
 Result<Grant> OAuthEngine::ExchangeCode(const catalog::App& app, const catalog::ConnectionType& type,
                                         const json::object& parameters, const std::vector<std::string>& scopes,
-                                        const json::object& query, const std::string& code_verifier) {
+                                        const json::object& query, const std::string& code_verifier,
+                                        const json::object& kept_temp) {
     if (const auto* err = query.if_contains("error"); err && err->is_string()) {
         std::string message = "the provider answered " + std::string(err->as_string());
         if (const auto* d = query.if_contains("error_description"); d && d->is_string()) {
@@ -308,9 +328,11 @@ Result<Grant> OAuthEngine::ExchangeCode(const catalog::App& app, const catalog::
     }
     json::object root = Root(app, type, parameters, scopes);
     root["query"] = query;
+    root["temp"] = kept_temp;  // preauthorize's temp
     const iml::Context ctx = Context(root);
     // authorize.response.temp reads the callback ({{query.code}}); without it, the code is temp.code.
-    json::object temp{{"code", query.contains("code") ? query.at("code") : json::value()}};
+    json::object temp = kept_temp;
+    temp["code"] = query.contains("code") ? query.at("code") : json::value();
     auto t = request_spec::RenderDirective(Step(type, "authorize"), "temp", ctx);
     if (!t) return t.error();
     if (t->is_object()) {

@@ -28,6 +28,7 @@ struct AuthorizeStart {
     std::string url;            // where the consent window goes
     std::string state;          // raw; store only its hash
     std::string code_verifier;  // "" when PKCE is off
+    boost::json::object temp;   // what the preauthorize step kept (response.temp); the callback needs it back
 };
 
 // What a completed grant gives the connection.
@@ -73,7 +74,8 @@ class OAuthEngine {
     // query: the callback's query parameters. Runs token (with code_verifier) then info.
     core::Result<Grant> ExchangeCode(const catalog::App& app, const catalog::ConnectionType& type,
                                      const boost::json::object& parameters, const std::vector<std::string>& scopes,
-                                     const boost::json::object& query, const std::string& code_verifier);
+                                     const boost::json::object& query, const std::string& code_verifier,
+                                     const boost::json::object& temp = {});
     // oauth-clicre: token (client credentials) then info, no window.
     core::Result<Grant> ClientCredentials(const catalog::App& app, const catalog::ConnectionType& type,
                                           const boost::json::object& parameters,
