@@ -142,7 +142,9 @@ Result<store::Connection> ConnectionService::RefreshIfDue(core::ConnectionId id,
                 spdlog::warn("token refresh of connection {} failed, will retry: {}", id.value(), reason);
             }
             (void)store_.ReleaseRefreshLease(id, node_id_, fence);
-            if (revoked) return core::Error::Make(core::Errc::kPermissionDenied, "AccountValidationError", reason);
+            if (revoked) {
+                return core::Error::Make(core::Errc::kPermissionDenied, std::string(kAccountValidationError), reason);
+            }
             return refreshed.error();
         }
         store::ConnectionReplacement rep;
@@ -181,7 +183,7 @@ int ConnectionService::RefreshDueConnections() {
         if (r) {
             backoff_.erase(row.id.value());
             if (r->version != row.version) ++refreshed;
-        } else if (r.error().message != "AccountValidationError") {
+        } else if (r.error().message != kAccountValidationError) {
             // Transient (provider down, timeout): back off 2, 4, 8 … 60 s; uses still refresh on demand.
             auto& b = backoff_[row.id.value()];
             b.failures = std::min(b.failures + 1, 6);

@@ -310,6 +310,9 @@ Result<std::pair<bool, std::string>> ConnectionService::TestOAuth(const store::C
     if (!app || !oauth_) return OAuthNotOffered(type);
     // A use of the connection: refresh first when the token is due, and once more if the app answers 401.
     store::Connection row = original;
+    if (row.status == store::ConnectionStatus::kNeedsReauthorization) {
+        return std::make_pair(false, std::string(kAccountValidationError) + ": " + row.status_detail);
+    }
     if (row.status == store::ConnectionStatus::kVerified) {
         auto fresh = RefreshIfDue(row.id);
         if (fresh) {
@@ -317,9 +320,10 @@ Result<std::pair<bool, std::string>> ConnectionService::TestOAuth(const store::C
         } else {
             // A revoked grant ends here; a transient failure does not, while the current token is still valid.
             const bool still_valid = row.token_expires_at && *row.token_expires_at > clock_.NowMillis();
-            if (fresh.error().message == "AccountValidationError" || !still_valid) {
-                return std::make_pair(false, fresh.error().detail);
+            if (fresh.error().message == kAccountValidationError) {
+                return std::make_pair(false, std::string(kAccountValidationError) + ": " + fresh.error().detail);
             }
+            if (!still_valid) return std::make_pair(false, fresh.error().detail);
         }
     }
     for (int attempt = 0;; ++attempt) {

@@ -49,6 +49,9 @@ bool CrashAfterRefreshAnswer();
 // A random name for this process, used as the refresh lease holder.
 std::string NewNodeId();
 
+// Make's error type for a connection that cannot be used (revoked or expired grant, missing scopes).
+inline constexpr std::string_view kAccountValidationError = "AccountValidationError";
+
 inline constexpr std::int64_t kConsentWindowMs = 10 * 60 * 1000;
 
 struct CreateInput {

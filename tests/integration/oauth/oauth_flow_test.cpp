@@ -479,6 +479,10 @@ TEST_F(OAuthFlowTest, RefresherRenewsShortTokensAndARevokedGrantNeedsReauthoriza
         std::this_thread::sleep_for(100ms);
     }
     EXPECT_EQ(c.at("status").as_string(), "needs_reauthorization") << c;
+    // The next use ends with AccountValidationError.
+    auto use = Call("POST", "/api/v2/connections/" + std::to_string(id) + "/test");
+    EXPECT_FALSE(Json(use.body).at("verified").as_bool());
+    EXPECT_EQ(std::string(Json(use.body).at("message").as_string()).rfind("AccountValidationError", 0), 0u) << use.body;
     // Reauthorize restores it, same id.
     auto re = Call("POST", "/api/v2/connections/" + std::to_string(id) + "/reauthorize");
     ASSERT_EQ(re.status, 200) << re.body;
