@@ -162,8 +162,8 @@ core::Result<QueryResult> ExecOn(PGconn* pg, std::string_view sql, const std::ve
     // PostgreSQL accepts (and ignores) parameters a statement does not use when their types are given; refuse
     // them as SQLite does, since they always mean a mistake in the caller.
     if (const int expected = HighestPlaceholder(sql); expected != static_cast<int>(params.size())) {
-        return core::InvalidArgument("statement takes " + std::to_string(expected) + " parameters, " +
-                                     std::to_string(params.size()) + " given: " + Abbreviate(sql));
+        return core::Internal("statement takes " + std::to_string(expected) + " parameters, " +
+                              std::to_string(params.size()) + " given: " + Abbreviate(sql));
     }
     std::vector<std::string> texts(params.size());
     std::vector<const char*> values(params.size(), nullptr);

@@ -107,8 +107,8 @@ core::Result<sqlite3_stmt*> Prepare(SqliteDb::Conn& conn, std::string_view sql, 
 core::Result<void> Bind(sqlite3_stmt* stmt, const std::vector<Value>& params, std::string_view sql) {
     const int expected = sqlite3_bind_parameter_count(stmt);
     if (expected != static_cast<int>(params.size())) {
-        return core::InvalidArgument("statement takes " + std::to_string(expected) + " parameters, " +
-                                     std::to_string(params.size()) + " given: " + Abbreviate(sql));
+        return core::Internal("statement takes " + std::to_string(expected) + " parameters, " +
+                              std::to_string(params.size()) + " given: " + Abbreviate(sql));
     }
     for (std::size_t i = 0; i < params.size(); ++i) {
         const std::string name = "$" + std::to_string(i + 1);

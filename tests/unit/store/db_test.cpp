@@ -95,7 +95,8 @@ TEST_P(DbTest, UniqueViolationIsAConflict) {
 }
 
 TEST_P(DbTest, WrongParameterCountFails) {
-    EXPECT_FALSE(db_->Exec("SELECT $1, $2", {std::int64_t{1}}).has_value());
+    // A programming error, never the caller's: internal (500, details only in the log).
+    EXPECT_TRUE(IsError(db_->Exec("SELECT $1, $2", {std::int64_t{1}}), Errc::kInternal));
     EXPECT_FALSE(db_->Exec("SELECT $1", {std::int64_t{1}, std::int64_t{2}}).has_value());
     EXPECT_FALSE(db_->Exec("SELECT 1; SELECT 2").has_value());
     EXPECT_FALSE(db_->Exec("SELECT * FROM no_such_table").has_value());
