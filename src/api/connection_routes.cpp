@@ -233,17 +233,6 @@ json::array WouldBreakJson(const std::vector<connections::WouldBreak>& list) {
     return out;
 }
 
-std::vector<std::string> ScopeList(const store::Connection& c) {
-    std::vector<std::string> out;
-    json::value v = ParseOr(c.scopes_json, json::array{});
-    if (v.is_array()) {
-        for (const auto& s : v.as_array()) {
-            if (s.is_string()) out.emplace_back(s.as_string());
-        }
-    }
-    return out;
-}
-
 }  // namespace
 
 void AddConnectionRoutes(http_server::Router& router, ApiDeps deps) {
@@ -333,7 +322,7 @@ void AddConnectionRoutes(http_server::Router& router, ApiDeps deps) {
                    auto v = svc->SetData(c, *id, *body);
                    if (!v) return v.error();
                    // set-data keeps the granted scopes, so nothing in use is lost; reported for the same shape.
-                   auto lost = svc->ScopesInUseMissing(*id, ScopeList(v->row));
+                   auto lost = svc->ScopesInUseMissing(*id, connections::ScopeList(v->row.scopes_json));
                    if (!lost) return lost.error();
                    return JsonResponse(200, json::object{{"changed", true},
                                                          {"connection", ConnectionJson(*v)},

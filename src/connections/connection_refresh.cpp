@@ -10,6 +10,7 @@
 // or references. A crash before (3) only leaves a lease that expires after its TTL.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -175,17 +176,22 @@ int ConnectionService::RefreshDueConnections() {
     for (const auto& row : *due) {
         {
             std::lock_guard lock(refresh_map_mutex_);
-            auto it = backoff_.find(row.id.value());
-            if (it != backoff_.end() && it->second.next_attempt > now) continue;
+            auto it = schedule_.find(row.id.value());
+            if (it != schedule_.end() && it->second.next_attempt > now) continue;
         }
         auto r = RefreshIfDue(row.id);
         std::lock_guard lock(refresh_map_mutex_);
-        if (r) {
-            backoff_.erase(row.id.value());
-            if (r->version != row.version) ++refreshed;
+        if (r && r->version != row.version) {
+            schedule_.erase(row.id.value());
+            ++refreshed;
+        } else if (r) {
+            // Not due yet. Checking means opening the credentials, so look again after a tenth of the token's
+            // remaining life (1 s … 30 s) rather than on every pass.
+            const std::int64_t left = r->token_expires_at ? *r->token_expires_at - now : 0;
+            schedule_[row.id.value()] = {0, now + std::clamp<std::int64_t>(left / 10, 1000, 30'000)};
         } else if (r.error().message != kAccountValidationError) {
             // Transient (provider down, timeout): back off 2, 4, 8 … 60 s; uses still refresh on demand.
-            auto& b = backoff_[row.id.value()];
+            auto& b = schedule_[row.id.value()];
             b.failures = std::min(b.failures + 1, 6);
             b.next_attempt = now + std::min<std::int64_t>(60'000, 1000LL << b.failures);
         }

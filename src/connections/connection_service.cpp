@@ -18,17 +18,6 @@ using core::Result;
 
 namespace {
 
-std::vector<std::string> ScopesOf(const store::Connection& c) {
-    std::vector<std::string> out;
-    json::error_code ec;
-    json::value v = json::parse(c.scopes_json, ec);
-    if (ec || !v.is_array()) return out;
-    for (const auto& s : v.as_array()) {
-        if (s.is_string()) out.emplace_back(s.as_string());
-    }
-    return out;
-}
-
 std::string ScopesJson(const std::vector<std::string>& scopes) {
     json::array a;
     for (const auto& s : scopes) a.emplace_back(s);
@@ -57,22 +46,22 @@ std::vector<std::string> Union(std::vector<std::string> a, const std::vector<std
     return a;
 }
 
-std::vector<std::string> ParseScopeList(const std::string& text) {
+std::string MetadataJson(const json::value& metadata) {
+    return metadata.is_object() ? json::serialize(metadata) : "{}";
+}
+
+}  // namespace
+
+std::vector<std::string> ScopeList(std::string_view scopes_json) {
     std::vector<std::string> out;
     json::error_code ec;
-    json::value v = json::parse(text, ec);
+    json::value v = json::parse(scopes_json, ec);
     if (ec || !v.is_array()) return out;
     for (const auto& s : v.as_array()) {
         if (s.is_string()) out.emplace_back(s.as_string());
     }
     return out;
 }
-
-std::string MetadataJson(const json::value& metadata) {
-    return metadata.is_object() ? json::serialize(metadata) : "{}";
-}
-
-}  // namespace
 
 Result<void> ValidateConnectionName(const std::string& name) {
     const bool blank = std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isspace(c); });
@@ -86,21 +75,16 @@ void ConnectionService::Audit(const Caller& caller, const store::Connection& c, 
                               json::object detail) {
     detail["name"] = c.name;
     detail["type"] = c.type;
-    store::AuditEvent e;
-    e.team_id = c.team_id;
-    e.user_id = caller.user;
-    e.action = std::move(action);
-    e.target = "connection:" + std::to_string(c.id.value());
-    e.detail_json = json::serialize(detail);
-    if (auto r = store_.AppendAudit(e); !r) spdlog::warn("audit event {} not stored: {}", e.action, r.error().detail);
+    AuditTeam(caller, c.team_id, std::move(action), "connection:" + std::to_string(c.id.value()), std::move(detail));
 }
 
-void ConnectionService::AuditTeam(const Caller& caller, core::TeamId team, std::string action, json::object detail) {
+void ConnectionService::AuditTeam(const Caller& caller, core::TeamId team, std::string action, std::string target,
+                                  json::object detail) {
     store::AuditEvent e;
     e.team_id = team;
     e.user_id = caller.user;
     e.action = std::move(action);
-    e.target = "connection:new";
+    e.target = std::move(target);
     e.detail_json = json::serialize(detail);
     if (auto r = store_.AppendAudit(e); !r) spdlog::warn("audit event {} not stored: {}", e.action, r.error().detail);
 }
@@ -192,23 +176,25 @@ Result<ConnectionView> ConnectionService::Create(const Caller& caller, core::Tea
     if (!checked) return checked.error();
     if (type->IsOAuth()) return CreateOAuth(caller, team, *app, *type, checked->values, granted);
 
-    NewConnection nc;
-    nc.team = team;
+    store::Connection nc;
+    nc.team_id = team;
     nc.name = input.name;
     nc.app = app->name;
     nc.type = type->name;
     nc.scopes_json = ScopesJson(granted);
+    nc.requested_scopes_json = nc.scopes_json;
     nc.created_by = caller.user;
     json::object data;
     if (verifier_.HasVerifyRequest(*type)) {
         auto v = verifier_.Verify(*app, *type, checked->values, {});
         if (!v) return v.error();
         if (!v->skipped && !v->verified) {
-            AuditTeam(caller, team, "connection.create.refused", {{"type", type->name}, {"message", v->message}});
+            AuditTeam(caller, team, "connection.create.refused", "connection:new",
+                      {{"type", type->name}, {"message", v->message}});
             return VerifyFailed(v->message);
         }
         nc.status = v->skipped ? store::ConnectionStatus::kUnverified : store::ConnectionStatus::kVerified;
-        if (!v->skipped) nc.verified_at = clock_.NowMillis();
+        if (!v->skipped) nc.last_verified_at = clock_.NowMillis();
         nc.metadata_json = v->metadata.is_object() ? json::serialize(v->metadata) : "{}";
         nc.uid = v->uid;
         data = std::move(v->data);
@@ -403,7 +389,7 @@ Result<bool> ConnectionService::Scoped(const Caller& caller, core::ConnectionId 
                                        const std::vector<std::string>& scopes) {
     auto row = Load(caller, id, Permission::kRead);
     if (!row) return row.error();
-    const auto granted = ScopesOf(*row);
+    const auto granted = ScopeList(row->scopes_json);
     const std::set<std::string> have(granted.begin(), granted.end());
     return std::all_of(scopes.begin(), scopes.end(), [&](const auto& s) { return have.contains(s); });
 }
@@ -478,8 +464,8 @@ Result<ConnectionView> ConnectionService::CreateOAuth(const Caller& caller, core
                                                       const json::object& parameters,
                                                       const std::vector<std::string>& scopes) {
     if (!oauth_) return OAuthNotOffered(type);
-    NewConnection nc;
-    nc.team = team;
+    store::Connection nc;
+    nc.team_id = team;
     nc.app = app.name;
     nc.type = type.name;
     nc.created_by = caller.user;
@@ -490,7 +476,7 @@ Result<ConnectionView> ConnectionService::CreateOAuth(const Caller& caller, core
         auto grant = oauth_->ClientCredentials(app, type, parameters, scopes);
         if (!grant) return VerifyFailed(grant.error().detail);
         nc.status = store::ConnectionStatus::kVerified;
-        nc.verified_at = clock_.NowMillis();
+        nc.last_verified_at = clock_.NowMillis();
         nc.metadata_json = MetadataJson(grant->metadata);
         nc.uid = grant->uid;
         nc.scopes_json = ScopesJson(grant->granted_scopes);
@@ -524,7 +510,7 @@ Result<std::vector<WouldBreak>> ConnectionService::ScopesInUseMissing(core::Conn
     std::vector<WouldBreak> out;
     for (const auto& u : *usage) {
         WouldBreak w{u.scenario_id, u.scenario_name, {}};
-        for (const auto& s : ParseScopeList(u.required_scopes_json)) {
+        for (const auto& s : ScopeList(u.required_scopes_json)) {
             if (!have.contains(s)) w.missing_scopes.push_back(s);
         }
         if (!w.missing_scopes.empty()) out.push_back(std::move(w));
@@ -555,7 +541,7 @@ Result<ConnectionService::ReauthorizeStart> ConnectionService::Reauthorize(const
     if (!opened) return opened.error();
     auto creds = ParseCredentialSet(*opened);
     if (!creds) return creds.error();
-    const auto scopes = Union(Union((*type)->default_scope, ScopesOf(*row)), extra);
+    const auto scopes = Union(Union((*type)->default_scope, ScopeList(row->scopes_json)), extra);
     auto would_break = ScopesInUseMissing(id, scopes);
     if (!would_break) return would_break.error();
     auto url = StartConsent(caller, *row, *app, **type, creds->parameters, scopes, "reauthorize");
@@ -614,7 +600,7 @@ ConsentOutcome ConnectionService::CompleteConsent(const std::string& app_name, c
         }
         if (const auto* t = aside.as_object().if_contains("temp"); t && t->is_object()) kept_temp = t->as_object();
     }
-    const auto scopes = ParseScopeList(st->scopes_json);
+    const auto scopes = ScopeList(st->scopes_json);
     auto grant = oauth_->ExchangeCode(*app, **type, creds->parameters, scopes, query, verifier, kept_temp);
     if (!grant) return fail(grant.error().detail);
 

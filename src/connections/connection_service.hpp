@@ -142,7 +142,8 @@ class ConnectionService {
     core::Result<store::Connection> Load(const accounts::Caller& caller, core::ConnectionId id, accounts::Permission p);
     ConnectionView View(store::Connection row, int used_in = 0) const;
     core::Result<void> ClearStaleFailure(const store::Connection& row);
-    void AuditTeam(const accounts::Caller& caller, core::TeamId team, std::string action, boost::json::object detail);
+    void AuditTeam(const accounts::Caller& caller, core::TeamId team, std::string action, std::string target,
+                   boost::json::object detail);
     core::Result<const catalog::ConnectionType*> TypeOf(const store::Connection& row) const;
     void Audit(const accounts::Caller& caller, const store::Connection& c, std::string action,
                boost::json::object detail = {});
@@ -172,12 +173,17 @@ class ConnectionService {
     std::string node_id_;  // this process's lease holder name
     std::mutex refresh_map_mutex_;
     std::map<std::int64_t, std::weak_ptr<std::mutex>> refresh_mutexes_;
-    struct Backoff {
+    // The background refresher's plan per connection: when to look next (not due yet, or backing off after
+    // transient failures). Guarded by refresh_map_mutex_.
+    struct RefreshSchedule {
         int failures = 0;
         std::int64_t next_attempt = 0;
     };
-    std::map<std::int64_t, Backoff> backoff_;  // background refresher only, guarded by refresh_map_mutex_
+    std::map<std::int64_t, RefreshSchedule> schedule_;
 };
+
+// The scope names of a stored JSON array (granted, requested or required scopes); [] when it is not one.
+std::vector<std::string> ScopeList(std::string_view scopes_json);
 
 // Connection names: 1..128 characters, not only whitespace.
 core::Result<void> ValidateConnectionName(const std::string& name);

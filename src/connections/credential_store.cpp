@@ -22,25 +22,10 @@ Result<CredentialSet> ParseCredentialSet(const core::Secret& secret) {
     return out;
 }
 
-Result<store::Connection> CredentialStore::Create(const NewConnection& c, const core::Secret& data) {
-    store::Connection row;
-    row.team_id = c.team;
-    row.name = c.name;
-    row.app = c.app;
-    row.type = c.type;
-    row.status = c.status;
-    row.status_detail = c.status_detail;
-    row.last_verified_at = c.verified_at;
-    row.metadata_json = c.metadata_json;
-    row.scopes_json = c.scopes_json;
-    row.created_by = c.created_by;
-    row.uid = c.uid;
-    row.expire_at = c.expire_at;
-    row.token_expires_at = c.token_expires_at;
-    row.requested_scopes_json = c.requested_scopes_json.empty() ? c.scopes_json : c.requested_scopes_json;
+Result<store::Connection> CredentialStore::Create(const store::Connection& row, const core::Secret& data) {
     // The row and its sealed data are written in one transaction: no reader ever sees it half-made.
     return store_.CreateConnection(row, [&](core::ConnectionId id, std::int64_t version) {
-        return vault_.Seal({c.team, id, version}, data);
+        return vault_.Seal({row.team_id, id, version}, data);
     });
 }
 

@@ -14,23 +14,6 @@
 
 namespace switchboard::connections {
 
-struct NewConnection {
-    core::TeamId team;
-    std::string name;
-    std::string app;
-    std::string type;
-    std::string metadata_json = "{}";
-    std::string scopes_json = "[]";
-    store::ConnectionStatus status = store::ConnectionStatus::kUnverified;
-    std::string status_detail;
-    std::optional<std::int64_t> verified_at;
-    core::UserId created_by;
-    std::string uid;
-    std::optional<std::int64_t> expire_at;
-    std::optional<std::int64_t> token_expires_at;
-    std::string requested_scopes_json;  // "" = the same as scopes_json
-};
-
 // The sealed credential set's layout: {"parameters": {the user's fields}, "data": {what the app's requests
 // stored: tokens, account data}}.
 struct CredentialSet {
@@ -44,8 +27,9 @@ class CredentialStore {
   public:
     CredentialStore(store::Store& store, vault::Vault& vault) : store_(store), vault_(vault) {}
 
-    // Inserts the row and its data sealed for (team, new id, version 1) in one transaction.
-    core::Result<store::Connection> Create(const NewConnection& c, const core::Secret& data);
+    // Inserts the row (id, version and times are assigned) and its data sealed for (team, new id, version 1) in one
+    // transaction.
+    core::Result<store::Connection> Create(const store::Connection& row, const core::Secret& data);
     // Replaces the whole credential set and the fields in `replacement` (its `sealed` is filled here) at
     // version + 1; kConflict when someone replaced it first. The old ciphertext is overwritten in the same row.
     core::Result<store::Connection> Replace(const store::Connection& current, const core::Secret& data,

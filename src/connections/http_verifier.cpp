@@ -9,9 +9,6 @@ namespace switchboard::connections {
 namespace json = boost::json;
 using core::Result;
 
-bool Truthy(const json::value& v) { return request_spec::Truthy(v); }
-std::string DefaultErrorMessage(int status) { return request_spec::DefaultErrorMessage(status); }
-
 namespace {
 
 // Every string value of the credentials that may be secret: secret parameters, stored data, common values.

@@ -29,9 +29,4 @@ class HttpVerifier final : public Verifier {
     core::Random& random_;
 };
 
-// Make's truthiness for `valid` and conditions: false, null, 0, "", "false" and "0" are false.
-bool Truthy(const boost::json::value& v);
-// Make's default error message for an HTTP status: 429, 5xx, other 4xx.
-std::string DefaultErrorMessage(int status);
-
 }  // namespace switchboard::connections

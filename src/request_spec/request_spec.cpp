@@ -2,17 +2,18 @@
 
 #include <boost/json.hpp>
 
+#include "iml/values.hpp"
+
 namespace switchboard::request_spec {
 
 namespace json = boost::json;
 using core::Result;
 
 bool Truthy(const json::value& v) {
-    if (v.is_bool()) return v.as_bool();
-    if (v.is_null()) return false;
-    if (v.is_number()) return v.to_number<double>() != 0;
-    if (v.is_string()) return !v.as_string().empty() && v.as_string() != "false" && v.as_string() != "0";
-    return true;
+    // The template language's truthiness, plus the texts "false" and "0": a condition written inside a longer
+    // string ("{{a}}{{b}}") renders as text.
+    if (v.is_string() && (v.as_string() == "false" || v.as_string() == "0")) return false;
+    return iml::Truthy(v);
 }
 
 std::string DefaultErrorMessage(int status) {

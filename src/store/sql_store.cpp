@@ -401,42 +401,6 @@ class SqlStore final : public Store {
         return ListConnections(team, ConnectionQuery{}, page);
     }
 
-    core::Result<Connection> ReplaceConnectionData(core::TeamId team, core::ConnectionId id,
-                                                   std::int64_t expected_version, const SealedData& sealed,
-                                                   const std::string& metadata_json,
-                                                   const std::string& scopes_json) override {
-        auto metadata = CheckJson(metadata_json, "metadata_json", false);
-        if (!metadata) return metadata.error();
-        auto scopes = CheckJson(scopes_json, "scopes_json", true);
-        if (!scopes) return scopes.error();
-        Connection out;
-        auto done = db_->Transaction([&](Tx& tx) -> core::Result<void> {
-            auto r = tx.Exec(
-                Sql({"UPDATE connections SET version = version + 1, key_id = $1, wrapped_key = $2, ciphertext = $3,"
-                     " metadata_json = $4, scopes_json = $5, updated_at = $6"
-                     " WHERE team_id = $7 AND id = $8 AND version = $9 RETURNING ",
-                     kConnectionColumns}),
-                {sealed.key_id, sealed.wrapped_key, sealed.ciphertext, *metadata, *scopes, clock_.NowMillis(),
-                 team.value(), id.value(), expected_version});
-            if (!r) return r.error();
-            if (!r->rows.empty()) {
-                auto replaced = ConnectionFrom(r->rows[0]);
-                if (!replaced) return replaced.error();
-                out = std::move(*replaced);
-                return {};
-            }
-            auto current =
-                tx.Exec("SELECT version FROM connections WHERE team_id = $1 AND id = $2", {team.value(), id.value()});
-            if (!current) return current.error();
-            if (current->rows.empty()) return ConnectionNotFound(id);
-            return core::Conflict("connection " + std::to_string(id.value()) + " is at version " +
-                                  std::to_string(current->rows[0].Int(0)) + ", not the expected " +
-                                  std::to_string(expected_version));
-        });
-        if (!done) return done.error();
-        return out;
-    }
-
     core::Result<Connection> FindConnection(core::ConnectionId id) override {
         auto r = db_->Exec(Sql({"SELECT ", kConnectionColumns, " FROM connections WHERE id = $1"}), {id.value()});
         if (!r) return r.error();

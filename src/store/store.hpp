@@ -73,12 +73,6 @@ class Store {
                                                        const ConnectionReplacement& replacement) = 0;
     virtual core::Result<Connection> GetConnection(core::TeamId team, core::ConnectionId id) = 0;
     virtual core::Result<std::vector<Connection>> ListConnections(core::TeamId team, const Page& page) = 0;
-    // Replaces the sealed data when the stored version equals expected_version; the new version is
-    // expected_version + 1 (the caller sealed `sealed` for that version). kConflict when the fence fails.
-    virtual core::Result<Connection> ReplaceConnectionData(core::TeamId team, core::ConnectionId id,
-                                                           std::int64_t expected_version, const SealedData& sealed,
-                                                           const std::string& metadata_json,
-                                                           const std::string& scopes_json) = 0;
     // Health only (no version bump). With `at_version`, nothing happens unless the row is still at that version
     // (a verification of old credentials must not mark newer ones); returns false then.
     virtual core::Result<bool> SetConnectionStatus(core::TeamId team, core::ConnectionId id, ConnectionStatus status,

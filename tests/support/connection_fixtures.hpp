@@ -6,9 +6,9 @@
 
 namespace switchboard::testing {
 
-inline connections::NewConnection ApiKeyConnection(core::TeamId team, std::string name) {
-    connections::NewConnection c;
-    c.team = team;
+inline store::Connection ApiKeyConnection(core::TeamId team, std::string name) {
+    store::Connection c;
+    c.team_id = team;
     c.name = std::move(name);
     c.app = "http";
     c.type = "http-apikey";

@@ -19,6 +19,15 @@ using core::TeamId;
 using core::TokenId;
 using core::UserId;
 
+// A replacement of the credential set with the given metadata and scopes (status and health left default).
+ConnectionReplacement Replacement(SealedData sealed, std::string metadata_json, std::string scopes_json) {
+    ConnectionReplacement r;
+    r.sealed = std::move(sealed);
+    r.metadata_json = std::move(metadata_json);
+    r.scopes_json = std::move(scopes_json);
+    return r;
+}
+
 class StoreTest : public BackendTest {
   protected:
     void SetUp() override {
@@ -298,8 +307,8 @@ TEST_P(StoreTest, OtherTeamsConnectionIsNotFoundAndUntouched) {
     const Connection c = Must(store_->CreateConnection(NewConnection(theirs.id, "secret stuff")));
 
     EXPECT_TRUE(IsError(store_->GetConnection(mine.id, c.id), Errc::kNotFound));
-    EXPECT_TRUE(
-        IsError(store_->ReplaceConnectionData(mine.id, c.id, 1, SealedData{"k1", "w", "c"}, "", ""), Errc::kNotFound));
+    EXPECT_TRUE(IsError(store_->ReplaceConnection(mine.id, c.id, 1, Replacement(SealedData{"k1", "w", "c"}, "", "")),
+                        Errc::kNotFound));
     EXPECT_TRUE(IsError(store_->SetConnectionStatus(mine.id, c.id, ConnectionStatus::kBroken, "x", std::nullopt),
                         Errc::kNotFound));
     EXPECT_TRUE(IsError(store_->RenameConnection(mine.id, c.id, "mine now"), Errc::kNotFound));
@@ -313,14 +322,14 @@ TEST_P(StoreTest, OtherTeamsConnectionIsNotFoundAndUntouched) {
     EXPECT_EQ(after.status, ConnectionStatus::kVerified);
 }
 
-TEST_P(StoreTest, ReplaceConnectionDataIsFencedOnVersion) {
+TEST_P(StoreTest, ReplaceConnectionIsFencedOnVersion) {
     const Team team = Must(store_->CreateTeam("Acme"));
     const Connection c = Must(store_->CreateConnection(NewConnection(team.id, "conn")));
     const std::int64_t created_at = clock_.NowMillis();
     clock_.Advance(std::chrono::seconds(10));
 
-    const Connection v2 = Must(store_->ReplaceConnectionData(team.id, c.id, 1, SealedData{"k2", "w2", "c2"},
-                                                             R"({"value":"new@example.com"})", R"(["a"])"));
+    const Connection v2 = Must(store_->ReplaceConnection(
+        team.id, c.id, 1, Replacement(SealedData{"k2", "w2", "c2"}, R"({"value":"new@example.com"})", R"(["a"])")));
     EXPECT_EQ(v2.version, 2);
     EXPECT_EQ(v2.sealed.key_id, "k2");
     EXPECT_EQ(v2.sealed.wrapped_key, "w2");
@@ -332,17 +341,19 @@ TEST_P(StoreTest, ReplaceConnectionDataIsFencedOnVersion) {
     EXPECT_EQ(v2.name, "conn");
 
     // A writer that read version 1 lost the race: nothing changes.
-    auto stale = store_->ReplaceConnectionData(team.id, c.id, 1, SealedData{"k3", "w3", "c3"}, "", "");
+    auto stale = store_->ReplaceConnection(team.id, c.id, 1, Replacement(SealedData{"k3", "w3", "c3"}, "", ""));
     EXPECT_TRUE(IsError(stale, Errc::kConflict));
     const Connection now = Must(store_->GetConnection(team.id, c.id));
     EXPECT_EQ(now.version, 2);
     EXPECT_EQ(now.sealed.ciphertext, "c2");
 
-    EXPECT_EQ(Must(store_->ReplaceConnectionData(team.id, c.id, 2, SealedData{"k2", "w4", "c4"}, "", "")).version, 3);
-    EXPECT_TRUE(IsError(store_->ReplaceConnectionData(team.id, ConnectionId(999999), 1, SealedData{}, "", ""),
+    EXPECT_EQ(
+        Must(store_->ReplaceConnection(team.id, c.id, 2, Replacement(SealedData{"k2", "w4", "c4"}, "", ""))).version,
+        3);
+    EXPECT_TRUE(IsError(store_->ReplaceConnection(team.id, ConnectionId(999999), 1, Replacement(SealedData{}, "", "")),
                         Errc::kNotFound));
-    EXPECT_TRUE(
-        IsError(store_->ReplaceConnectionData(team.id, c.id, 3, SealedData{}, "nope", ""), Errc::kInvalidArgument));
+    EXPECT_TRUE(IsError(store_->ReplaceConnection(team.id, c.id, 3, Replacement(SealedData{}, "nope", "")),
+                        Errc::kInvalidArgument));
     EXPECT_EQ(Must(store_->GetConnection(team.id, c.id)).version, 3);
 }
 
@@ -424,7 +435,7 @@ TEST_P(StoreTest, RewrapIsFencedOnVersionAndKeyId) {
     EXPECT_EQ(Must(store_->GetConnection(a.id, c1.id)).sealed.wrapped_key, "rewrapped-one");
 
     // Edited after the rotation read it (version moved on): the fence refuses, the edit survives.
-    Must(store_->ReplaceConnectionData(b.id, c2.id, 1, SealedData{"k1", "edited-w", "edited-c"}, "", ""));
+    Must(store_->ReplaceConnection(b.id, c2.id, 1, Replacement(SealedData{"k1", "edited-w", "edited-c"}, "", "")));
     EXPECT_FALSE(Must(store_->RewrapConnectionKey(c2.id, 1, "k1", "k2", "stale")));
     const Connection r2 = Must(store_->GetConnection(b.id, c2.id));
     EXPECT_EQ(r2.sealed.key_id, "k1");

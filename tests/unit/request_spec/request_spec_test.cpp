@@ -2,9 +2,9 @@
 
 #include <boost/json.hpp>
 
-#include "connections/http_verifier.hpp"
+#include "request_spec/request_spec.hpp"
 
-namespace switchboard::connections {
+namespace switchboard::request_spec {
 namespace {
 
 namespace json = boost::json;
@@ -24,4 +24,4 @@ TEST(DefaultErrorMessage, ByStatus) {
 }
 
 }  // namespace
-}  // namespace switchboard::connections
+}  // namespace switchboard::request_spec
