@@ -68,7 +68,10 @@ core::Result<Operand> Get(Call& c) {
     const json::value* found = nullptr;
     if (IsNumber(path)) {
         const auto n = ToNumber(path);
-        if (std::trunc(*n) == *n) found = Step(target, std::to_string(static_cast<std::int64_t>(*n)));
+        // Only integral indexes a path could name (as eval.cpp bounds them): a huge one names nothing.
+        if (std::trunc(*n) == *n && std::fabs(*n) < 1e15) {
+            found = Step(target, std::to_string(static_cast<std::int64_t>(*n)));
+        }
     } else if (path.is_string()) {
         found = Lookup(target, path.get_string());
     }
