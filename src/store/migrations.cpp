@@ -124,6 +124,105 @@ const std::vector<Migration> kMigrations = {
          " expires_at BIGINT NOT NULL)",
          "CREATE INDEX connections_token_expiry ON connections (token_expires_at)",
      }},
+    {3,
+     "scenarios, executions, trigger cursors and dynamic connections",
+     {
+         // (id, team_id) is unique anyway (id is); the index lets child tables reference both columns, so that a
+         // row of one team can never point at another team's scenario, connection or dynamic connection.
+         "CREATE UNIQUE INDEX connections_id_team ON connections (id, team_id)",
+
+         // hook_token is NULL when the scenario has no webhook, so the unique index only covers real tokens.
+         "CREATE TABLE scenarios ("
+         " id {id_pk},"
+         " team_id BIGINT NOT NULL REFERENCES teams (id) ON DELETE CASCADE,"
+         " name {name_text} NOT NULL,"
+         " blueprint_json TEXT NOT NULL,"
+         " scheduling_json TEXT NOT NULL,"
+         " inputs_json TEXT NOT NULL,"
+         " is_active INTEGER NOT NULL,"
+         " is_invalid INTEGER NOT NULL,"
+         " invalid_reason TEXT NOT NULL,"
+         " consecutive_errors INTEGER NOT NULL,"
+         " hook_token TEXT NULL,"
+         " next_run_at BIGINT NULL,"
+         " created_by BIGINT NULL,"
+         " created_at BIGINT NOT NULL,"
+         " updated_at BIGINT NOT NULL,"
+         " version BIGINT NOT NULL)",
+
+         "CREATE UNIQUE INDEX scenarios_id_team ON scenarios (id, team_id)",
+         "CREATE UNIQUE INDEX scenarios_hook_token ON scenarios (hook_token)",
+         "CREATE INDEX scenarios_team ON scenarios (team_id, id)",
+         "CREATE INDEX scenarios_due ON scenarios (is_active, next_run_at)",
+
+         // The run queue. claimed_by is '' while nobody holds the row.
+         "CREATE TABLE executions ("
+         " id {id_pk},"
+         " team_id BIGINT NOT NULL,"
+         " scenario_id BIGINT NOT NULL,"
+         " status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'success', 'warning', 'error',"
+         " 'incomplete')),"
+         " trigger_type TEXT NOT NULL,"
+         " input_json TEXT NOT NULL,"
+         " operations INTEGER NOT NULL,"
+         " error_type TEXT NOT NULL,"
+         " error_message TEXT NOT NULL,"
+         " error_module_id BIGINT NOT NULL,"
+         " log_json TEXT NOT NULL,"
+         " result_json TEXT NOT NULL,"
+         " claimed_by TEXT NOT NULL,"
+         " attempts INTEGER NOT NULL,"
+         " not_before BIGINT NOT NULL,"
+         " created_at BIGINT NOT NULL,"
+         " started_at BIGINT NULL,"
+         " finished_at BIGINT NULL,"
+         " FOREIGN KEY (scenario_id, team_id) REFERENCES scenarios (id, team_id) ON DELETE CASCADE)",
+
+         "CREATE INDEX executions_claim ON executions (status, not_before, id)",
+         "CREATE INDEX executions_team_scenario ON executions (team_id, scenario_id, id)",
+
+         "CREATE TABLE trigger_cursors ("
+         " scenario_id BIGINT NOT NULL REFERENCES scenarios (id) ON DELETE CASCADE,"
+         " module_id BIGINT NOT NULL,"
+         " cursor_json TEXT NOT NULL,"
+         " updated_at BIGINT NOT NULL,"
+         " PRIMARY KEY (scenario_id, module_id))",
+
+         "CREATE TABLE dynamic_connections ("
+         " id {id_pk},"
+         " team_id BIGINT NOT NULL REFERENCES teams (id) ON DELETE CASCADE,"
+         " name {name_text} NOT NULL,"
+         " connection_type TEXT NOT NULL,"
+         " default_connection_id BIGINT NULL REFERENCES connections (id) ON DELETE SET NULL,"
+         " created_at BIGINT NOT NULL,"
+         " updated_at BIGINT NOT NULL,"
+         " UNIQUE (team_id, name))",
+
+         "CREATE UNIQUE INDEX dynamic_connections_id_team ON dynamic_connections (id, team_id)",
+
+         // team_id is repeated so that both foreign keys pin the member to the dynamic connection's team.
+         "CREATE TABLE dynamic_connection_members ("
+         " dynamic_id BIGINT NOT NULL,"
+         " team_id BIGINT NOT NULL,"
+         " connection_id BIGINT NOT NULL,"
+         " label {name_text} NOT NULL,"
+         " PRIMARY KEY (dynamic_id, connection_id),"
+         " UNIQUE (dynamic_id, label),"
+         " FOREIGN KEY (dynamic_id, team_id) REFERENCES dynamic_connections (id, team_id) ON DELETE CASCADE,"
+         " FOREIGN KEY (connection_id, team_id) REFERENCES connections (id, team_id) ON DELETE CASCADE)",
+
+         "CREATE INDEX dynamic_connection_members_connection ON dynamic_connection_members (connection_id)",
+
+         "CREATE TABLE scenario_dynamic_usage ("
+         " scenario_id BIGINT NOT NULL,"
+         " dynamic_id BIGINT NOT NULL,"
+         " team_id BIGINT NOT NULL,"
+         " PRIMARY KEY (scenario_id, dynamic_id),"
+         " FOREIGN KEY (scenario_id, team_id) REFERENCES scenarios (id, team_id) ON DELETE CASCADE,"
+         " FOREIGN KEY (dynamic_id, team_id) REFERENCES dynamic_connections (id, team_id) ON DELETE CASCADE)",
+
+         "CREATE INDEX scenario_dynamic_usage_dynamic ON scenario_dynamic_usage (dynamic_id)",
+     }},
 };
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
