@@ -7,6 +7,11 @@
 #include "http_server/router.hpp"
 #include "store/store.hpp"
 
+namespace switchboard::engine {
+class ScenarioService;
+class Executor;
+}  // namespace switchboard::engine
+
 namespace switchboard::api {
 
 struct ApiDeps {
@@ -14,11 +19,15 @@ struct ApiDeps {
     accounts::AccountService& accounts;
     Metrics& metrics;
     connections::ConnectionService* connections = nullptr;  // null: the connection routes are not served
+    engine::ScenarioService* scenarios = nullptr;           // null (with executor): the scenario routes are not served
+    engine::Executor* executor = nullptr;
 };
 
 void AddOperationalRoutes(http_server::Router& router, ApiDeps deps);
 void AddAccountRoutes(http_server::Router& router, ApiDeps deps);
 void AddConnectionRoutes(http_server::Router& router, ApiDeps deps);
+// Scenarios, executions, dynamic connections, connection usage and /hooks/{token}.
+void AddScenarioRoutes(http_server::Router& router, ApiDeps deps);
 
 // Everything above, in one router.
 http_server::Router BuildRouter(ApiDeps deps);

@@ -88,18 +88,6 @@ json::object SelectColumns(json::object o, const Request& req) {
     return out;
 }
 
-Result<int> IntQuery(const Request& req, std::string_view key, int fallback, int lo, int hi) {
-    auto v = req.Query(key);
-    if (!v) return fallback;
-    int n = 0;
-    auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc() || ptr != v->data() + v->size() || n < lo || n > hi) {
-        return core::InvalidArgument(std::string(key) + " must be an integer from " + std::to_string(lo) + " to " +
-                                     std::to_string(hi));
-    }
-    return n;
-}
-
 Result<std::pair<store::ConnectionQuery, store::Page>> ListQuery(const Request& req) {
     store::ConnectionQuery q;
     for (auto t : req.QueryAll("type[]")) q.types.emplace_back(t);

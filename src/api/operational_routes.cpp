@@ -38,6 +38,7 @@ http_server::Router BuildRouter(ApiDeps deps) {
     AddOperationalRoutes(router, deps);
     AddAccountRoutes(router, deps);
     AddConnectionRoutes(router, deps);
+    AddScenarioRoutes(router, deps);
     return router;
 }
 

@@ -53,4 +53,16 @@ http_server::Response JsonResponse(int status, const json::value& body) {
     return http_server::Response::Json(status, json::serialize(body));
 }
 
+core::Result<int> IntQuery(const http_server::Request& req, std::string_view key, int fallback, int lo, int hi) {
+    auto v = req.Query(key);
+    if (!v) return fallback;
+    int n = 0;
+    auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc() || ptr != v->data() + v->size() || n < lo || n > hi) {
+        return core::InvalidArgument(std::string(key) + " must be an integer from " + std::to_string(lo) + " to " +
+                                     std::to_string(hi));
+    }
+    return n;
+}
+
 }  // namespace switchboard::api

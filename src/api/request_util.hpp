@@ -22,6 +22,9 @@ core::Result<std::int64_t> QueryId(const http_server::Request& req, std::string_
 // A string field; required → kInvalidArgument when missing or not a string.
 core::Result<std::string> StringField(const boost::json::object& body, std::string_view name, bool required);
 
+// An integer query parameter within [lo, hi]; fallback when absent.
+core::Result<int> IntQuery(const http_server::Request& req, std::string_view key, int fallback, int lo, int hi);
+
 http_server::Response JsonResponse(int status, const boost::json::value& body);
 
 }  // namespace switchboard::api

@@ -57,7 +57,8 @@ int RunServe(const Config& config) {
     for (const auto& line : (*rt)->catalog_report.Lines()) spdlog::warn("app catalog: {}", line);
     spdlog::info("app catalog: {} apps loaded", (*rt)->catalog_report.LoadedCount());
     api::Metrics metrics;
-    api::ApiDeps deps{*(*rt)->store, *(*rt)->accounts, metrics, (*rt)->connections.get()};
+    api::ApiDeps deps{*(*rt)->store,          *(*rt)->accounts,     metrics, (*rt)->connections.get(),
+                      (*rt)->scenarios.get(), (*rt)->executor.get()};
     http_server::ServerOptions options;
     options.host = config.listen_host;
     options.port = config.listen_port;
@@ -76,6 +77,7 @@ int RunServe(const Config& config) {
     std::cout << "Switchboard listening on http://" << host << ":" << server.port() << std::endl;
     spdlog::info("listening on {}:{} (database {}, public URL {})", host, server.port(),
                  config.is_sqlite() ? config.database : std::string("postgres"), config.public_url);
+    (*rt)->executor->Start();
     // The token refresher: renews OAuth access tokens before they expire, on every node (leases keep it to one
     // refresh per connection at a time).
     std::mutex refresher_mutex;
@@ -100,6 +102,7 @@ int RunServe(const Config& config) {
     }
     refresher_cv.notify_all();
     refresher.join();
+    (*rt)->executor->Stop();
     spdlog::info("stopped");
     return 0;
 }

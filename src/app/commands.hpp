@@ -1,5 +1,6 @@
 #pragma once
 #include <string>
+#include <vector>
 
 #include "app/config.hpp"
 #include "store/records.hpp"
@@ -11,6 +12,16 @@ int RunServe(const Config& config);
 int RunMigrate(const Config& config);
 int RunTokenCreate(const Config& config, const std::string& email, const std::string& team, store::Role role);
 int RunKeysRotate(const Config& config);
+
+struct RunCommandArgs {
+    std::string file;                      // the blueprint
+    std::vector<std::string> inputs;       // NAME=VALUE
+    std::vector<std::string> connections;  // MODULE_ID=CONNECTION_ID
+    std::string team;                      // team name ("" = the only team)
+    std::string data;                      // JSON given to the trigger (a webhook's payload)
+};
+// Runs a blueprint once and prints the execution as JSON; 1 when the run ends in error.
+int RunBlueprint(const Config& config, const RunCommandArgs& args);
 
 // Prints "switchboard: <message>: <detail>" to stderr and returns the exit code for the error.
 int Fail(const core::Error& e);

@@ -35,6 +35,7 @@ const std::map<std::string, std::string>& KnownKeys() {
         {"log-level", "--log-level / SWITCHBOARD_LOG_LEVEL"},
         {"master-key-file", "--master-key-file / SWITCHBOARD_MASTER_KEY_FILE"},
         {"oauth-clients", "--oauth-clients / SWITCHBOARD_OAUTH_CLIENTS"},
+        {"workers", "--workers / SWITCHBOARD_WORKERS"},
     };
     return keys;
 }
@@ -128,6 +129,14 @@ Result<Config> ResolveConfig(const RawSettings& raw) {
         } else {
             return Invalid(KnownKeys().at("allow-private-network"), "must be true or false");
         }
+    }
+    if (auto v = pick(raw.workers, "workers")) {
+        int n = 0;
+        auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+        if (ec != std::errc() || ptr != v->data() + v->size() || n < 1 || n > 64) {
+            return Invalid(KnownKeys().at("workers"), "must be a whole number from 1 to 64");
+        }
+        c.workers = n;
     }
     if (auto v = pick(raw.log_level, "log-level")) {
         static const char* levels[] = {"trace", "debug", "info", "warn", "error", "off"};

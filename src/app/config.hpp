@@ -23,6 +23,7 @@ struct RawSettings {
     std::optional<std::string> log_level;
     std::optional<std::string> master_key_file;
     std::optional<std::string> oauth_clients;
+    std::optional<std::string> workers;
 };
 
 struct Config {
@@ -38,6 +39,7 @@ struct Config {
     bool master_key_from_env = false;  // SWITCHBOARD_MASTER_KEY is set
     // Operator OAuth clients per app: {"google": {"clientId": "…", "clientSecret": "…"}, …} (file path).
     std::string oauth_clients_file;
+    int workers = 2;  // execution worker threads (1..64)
 
     bool is_sqlite() const { return database.rfind("sqlite:", 0) == 0; }
 };

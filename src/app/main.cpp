@@ -1,4 +1,4 @@
-// switchboard: serve | migrate | token create | keys rotate. See docs/cli.md.
+// switchboard: serve | migrate | token create | keys rotate | run | app validate. See docs/cli.md.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
             "--oauth-clients", raw.oauth_clients,
             "JSON file of operator OAuth clients per app: {\"google\": {\"clientId\": …, \"clientSecret\": …}}")
         ->envname("SWITCHBOARD_OAUTH_CLIENTS");
+    serve->add_option("--workers", raw.workers, "Execution worker threads (default 2)")->envname("SWITCHBOARD_WORKERS");
     serve->add_flag_callback(
         "--allow-private-network", [&raw] { raw.allow_private_network = "true"; },
         "Allow outbound requests to private and loopback addresses");
@@ -66,6 +67,18 @@ int main(int argc, char** argv) {
     auto* rotate = keys->add_subcommand("rotate", "Add a new master key and re-wrap every data key (online)");
     AddCommonOptions(*rotate, raw);
 
+    auto* run = cli.add_subcommand("run", "Run a blueprint once and print the execution as JSON");
+    AddCommonOptions(*run, raw);
+    app::RunCommandArgs run_args;
+    run->add_option("blueprint", run_args.file, "Blueprint file (JSON)")->required();
+    run->add_option("--input", run_args.inputs, "Scenario input NAME=VALUE (repeatable)");
+    run->add_option("--connection", run_args.connections, "MODULE_ID=CONNECTION_ID (repeatable)");
+    run->add_option("--team", run_args.team, "Team name (default: the only team)");
+    run->add_option("--data", run_args.data, "JSON payload for the trigger (e.g. a webhook's body)");
+    run->add_flag_callback(
+        "--allow-private-network", [&raw] { raw.allow_private_network = "true"; },
+        "Allow outbound requests to private and loopback addresses");
+
     auto* app_cmd = cli.add_subcommand("app", "App definitions");
     app_cmd->require_subcommand(1);
     auto* validate =
@@ -87,5 +100,6 @@ int main(int argc, char** argv) {
     if (*migrate) return app::RunMigrate(*config);
     if (*token_create) return app::RunTokenCreate(*config, email, team, *store::ParseRole(role));
     if (*rotate) return app::RunKeysRotate(*config);
+    if (*run) return app::RunBlueprint(*config, run_args);
     return 2;
 }

@@ -147,6 +147,16 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(const Config& config, KeyPolicy pol
         rt->credentials = std::make_unique<connections::CredentialStore>(*rt->store, *rt->vault);
         rt->connections = std::make_unique<connections::ConnectionService>(
             *rt->store, *rt->credentials, *rt->catalog, *rt->verifier, *rt->accounts, rt->clock, rt->oauth.get());
+        rt->scenario_store = store::MakeSqlScenarioStore(rt->store->db(), rt->clock);
+        rt->modules = std::make_unique<engine::ModuleRegistry>(engine::ModuleRegistry::WithBuiltins());
+        rt->runner = std::make_unique<engine::Runner>(*rt->catalog, *rt->modules, *rt->connections, *rt->scenario_store,
+                                                      *rt->http, rt->clock, rt->random);
+        rt->scenarios = std::make_unique<engine::ScenarioService>(*rt->store, *rt->scenario_store, *rt->accounts,
+                                                                  *rt->catalog, *rt->modules, *rt->connections,
+                                                                  rt->clock, rt->random, config.public_url);
+        engine::ExecutorOptions exec_options;
+        exec_options.workers = config.workers;
+        rt->executor = std::make_unique<engine::Executor>(*rt->scenarios, *rt->runner, rt->clock, exec_options);
     }
     return rt;
 }

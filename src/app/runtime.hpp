@@ -10,6 +10,10 @@
 #include "connections/http_verifier.hpp"
 #include "core/clock.hpp"
 #include "core/random.hpp"
+#include "engine/executor.hpp"
+#include "engine/module.hpp"
+#include "engine/runner.hpp"
+#include "engine/scenario_service.hpp"
 #include "http_client/curl_http_client.hpp"
 #include "store/store.hpp"
 #include "vault/key_ring.hpp"
@@ -32,6 +36,12 @@ struct Runtime {
     std::unique_ptr<oauth::OAuthEngine> oauth;
     std::unique_ptr<connections::CredentialStore> credentials;
     std::unique_ptr<connections::ConnectionService> connections;
+    // Scenarios (with a key too).
+    std::unique_ptr<store::ScenarioStore> scenario_store;
+    std::unique_ptr<engine::ModuleRegistry> modules;
+    std::unique_ptr<engine::Runner> runner;
+    std::unique_ptr<engine::ScenarioService> scenarios;
+    std::unique_ptr<engine::Executor> executor;  // not started: `serve` starts it
 };
 
 // The built-in app folder: SWITCHBOARD_BUILTIN_APPS_DIR, else the apps/ folder of the source tree this binary

@@ -73,6 +73,15 @@ struct WouldBreak {
     std::vector<std::string> missing_scopes;
 };
 
+// A connection opened for one scenario run: the row as it is now (refreshed when its token was due), its app and
+// type, and the credential set. Holds secrets: never log or serialise it.
+struct ResolvedConnection {
+    store::Connection row;
+    const catalog::App* app = nullptr;
+    const catalog::ConnectionType* type = nullptr;
+    CredentialSet credentials;
+};
+
 struct TestResult {
     bool verified = false;
     std::string message;
@@ -134,6 +143,12 @@ class ConnectionService {
     // replaced that version.
     core::Result<store::Connection> RefreshIfDue(core::ConnectionId id,
                                                  std::optional<std::int64_t> stale_version = std::nullopt);
+    // For a scenario run of `team` (the engine has authorized the run): the connection ready to use. Errors carry
+    // the reason in words a user can act on: kNotFound (missing, deleted, another team's), kConflict
+    // (needs reauthorization, consent pending, cannot be opened, its app left the catalog). For OAuth types the
+    // token is refreshed first when due, or at once for a stale_version (the app refused it with 401).
+    core::Result<ResolvedConnection> ResolveForRun(core::TeamId team, core::ConnectionId id,
+                                                   std::optional<std::int64_t> stale_version = std::nullopt);
     // The refresher's pass: every verified connection whose token is due. Returns how many were refreshed.
     int RefreshDueConnections();
 
