@@ -134,6 +134,17 @@ std::string IdpApp(const OidcEndpoints& e) {
     json::object app{{"name", "idp"},      {"label", "Test IdP"},
                      {"version", "1.0.0"}, {"description", "oidc-provider on loopback"},
                      {"theme", "#123456"}, {"connections", {{"idp", type}, {"idp-machine", machine}}}};
+    // A module that needs more than the default grant: the usage index and AccountValidationError rely on it.
+    app["modules"] = json::object{{"exportProfile",
+                                   {{"type", "action"},
+                                    {"label", "Export the profile"},
+                                    {"connection", "idp"},
+                                    {"scope", json::array{"openid", "write"}},
+                                    {"communication",
+                                     {{"url", e.userinfo},
+                                      {"method", "GET"},
+                                      {"headers", {{"authorization", "Bearer {{connection.accessToken}}"}}},
+                                      {"response", {{"output", "{{body}}"}}}}}}}};
     return json::serialize(app);
 }
 
@@ -301,15 +312,20 @@ TEST_F(OAuthFlowTest, ExpiredStateAndAGrantThatDropsScopesInUseChangeNothing) {
     auto db = store::OpenDb("sqlite:" + dir.file("data/switchboard.db"));
     ASSERT_TRUE(db);
     auto st = store::MakeSqlStore(std::move(*db), clock);
-    // A scenario relies on "write", which the connection does not hold.
-    store::ConnectionUsage usage;
-    usage.connection_id = core::ConnectionId{id};
-    usage.team_id = core::TeamId{team};
-    usage.scenario_id = 41;
-    usage.scenario_name = "Nightly export";
-    usage.active = true;
-    usage.required_scopes_json = R"(["read","write"])";
-    ASSERT_TRUE(st->UpsertConnectionUsage(usage));
+    // A scenario relies on "write", which the connection does not hold (the usage index learns it from the
+    // blueprint's module), so its runs end with AccountValidationError before any request.
+    auto scenario = Call("POST", "/api/v2/scenarios?teamId=" + std::to_string(team),
+                         R"({"name":"Nightly export","blueprint":{"name":"Nightly export","flow":[
+                             {"id":1,"module":"idp:exportProfile","parameters":{"__IMTCONN__":)" +
+                             std::to_string(id) + R"(}}]}})");
+    ASSERT_EQ(scenario.status, 201) << scenario.body;
+    const std::int64_t scenario_id = Json(scenario.body).at("scenario").at("id").as_int64();
+    const std::string run_path = "/api/v2/scenarios/" + std::to_string(scenario_id) + "/run";
+    auto refused = Call("POST", run_path);
+    ASSERT_EQ(refused.status, 200) << refused.body;
+    EXPECT_EQ(Json(refused.body).at("execution").at("error").at("type").as_string(), "AccountValidationError");
+    EXPECT_NE(Json(refused.body).at("execution").at("error").at("message").as_string().find("write"), std::string::npos)
+        << refused.body;
 
     const std::string path = "/api/v2/connections/" + std::to_string(id);
     const auto version = Get(id).at("version").as_int64();
@@ -317,7 +333,8 @@ TEST_F(OAuthFlowTest, ExpiredStateAndAGrantThatDropsScopesInUseChangeNothing) {
     ASSERT_EQ(re.status, 200) << re.body;
     const auto would = Json(re.body).at("wouldBreak").as_array();
     ASSERT_EQ(would.size(), 1u) << re.body;
-    EXPECT_EQ(would[0].at("scenarioId").as_int64(), 41);
+    EXPECT_EQ(would[0].at("scenarioId").as_int64(), scenario_id);
+    EXPECT_EQ(would[0].at("scenarioName").as_string(), "Nightly export");
     EXPECT_EQ(would[0].at("missingScopes"), json::parse(R"(["write"])"));
     // Going ahead anyway: the grant lacks "write", so nothing is committed and the page says why.
     auto page = Callback(CompleteConsent(std::string(Json(re.body).at("authorizeUrl").as_string()), "alice"));
@@ -330,6 +347,10 @@ TEST_F(OAuthFlowTest, ExpiredStateAndAGrantThatDropsScopesInUseChangeNothing) {
     EXPECT_EQ(Callback(CompleteConsent(std::string(Json(extend.body).at("authorizeUrl").as_string()), "alice")).status,
               200);
     EXPECT_GT(Get(id).at("version").as_int64(), version);
+    // With the scope granted, the scenario runs and reaches the provider with the new token.
+    auto ran = Call("POST", run_path);
+    ASSERT_EQ(ran.status, 200) << ran.body;
+    EXPECT_EQ(Json(ran.body).at("execution").at("status").as_string(), "success") << ran.body;
 
     // A consent answer after the 10-minute window is refused.
     auto late = Call("POST", path + "/reauthorize");
