@@ -5,6 +5,9 @@ kind=${1:-build}
 build=(cmake ninja-build g++ make pkg-config libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
        libsodium-dev libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev)
 test=(googletest libgtest-dev libgmock-dev libbenchmark-dev postgresql clang-format curl sqlite3 procps python3 python3-jsonschema clang libclang-rt-14-dev)
+# Mail: GMime builds src/mail; Dovecot and Postfix are the real IMAP and SMTP servers its tests start.
+build+=(libgmime-3.0-dev)
+test+=(dovecot-imapd dovecot-lmtpd postfix openssl)
 want=("${build[@]}")
 [ "$kind" = test ] && want+=("${test[@]}")
 # The OAuth 2 / OpenID provider fixture (tests/support/oidc) runs on Node.js. A node already on PATH (e.g. the
@@ -21,6 +24,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   export DEBIAN_FRONTEND=noninteractive
+  # The mail tests start their own Dovecot and Postfix: the packages must not start system daemons on ports
+  # 25/143/993. A policy-rc.d already in place (as in containers) is left alone.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\ncase "$1" in postfix|dovecot) exit 101;; esac\nexit 0\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    trap '$sudo rm -f "$policy"' EXIT
+  fi
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
