@@ -19,6 +19,7 @@
 #include "core/ids.hpp"
 #include "core/random.hpp"
 #include "core/secret.hpp"
+#include "store/session_store.hpp"
 #include "store/store.hpp"
 
 namespace switchboard::accounts {
@@ -44,6 +45,28 @@ struct IssuedToken {
 
 inline constexpr std::string_view kTokenPrefix = "sbt_";
 
+// Browser sign-in (docs/api.md, "Sign-in"): the session cookie and the CSRF token the page sends back.
+inline constexpr std::string_view kSessionCookie = "sb_session";
+inline constexpr std::string_view kCsrfHeader = "x-csrf-token";
+inline constexpr std::int64_t kSessionIdleMs = 12LL * 60 * 60 * 1000;   // a session ends after 12 h unused
+inline constexpr std::int64_t kPasswordLinkMs = 24LL * 60 * 60 * 1000;  // first-start link lifetime
+inline constexpr std::size_t kMinPasswordLength = 10;
+
+struct SignedIn {
+    store::User user;
+    core::Secret session_token;  // the cookie value; only its hash is stored
+    std::string csrf_token;
+    std::int64_t expires_at = 0;
+};
+
+// What a request presents: an Authorization header, or the session cookie (+ the CSRF header for writes).
+struct Credentials {
+    std::string_view authorization;
+    std::string_view cookie_header;
+    std::string_view csrf_header;
+    std::string_view method;
+};
+
 class AccountService {
   public:
     AccountService(store::Store& store, const core::Clock& clock, core::Random& random)
@@ -52,6 +75,24 @@ class AccountService {
     // From an Authorization header value: "Token <t>" or "Bearer <t>". kUnauthenticated when missing,
     // malformed, unknown or revoked (one message for all, so tokens cannot be probed).
     core::Result<Caller> Authenticate(std::string_view authorization);
+    // The Authorization header when present, else the session cookie; a cookie-authenticated POST/PUT/PATCH/DELETE
+    // needs the session's CSRF token in X-CSRF-Token (kPermissionDenied otherwise).
+    core::Result<Caller> Authenticate(const Credentials& credentials);
+
+    // Browser sessions (need AttachSessions).
+    void AttachSessions(store::SessionStore& sessions) { sessions_ = &sessions; }
+    // At least kMinPasswordLength characters, at most 1024 bytes.
+    static core::Result<void> CheckPassword(const core::Secret& password);
+    core::Result<void> SetPassword(const std::string& email, const core::Secret& password);
+    // kUnauthenticated with one message for an unknown email, no password or a wrong one; after 10 failures for
+    // an email within 15 minutes, further attempts are refused for the rest of that window.
+    core::Result<SignedIn> Login(const std::string& email, const core::Secret& password);
+    // The session's user and CSRF token.
+    core::Result<std::pair<Caller, std::string>> SessionOf(std::string_view session_token);
+    core::Result<void> Logout(std::string_view session_token);
+    // A one-time link token for the user to choose a password (first start); valid for kPasswordLinkMs.
+    core::Result<core::Secret> CreatePasswordLink(core::UserId user);
+    core::Result<SignedIn> CompletePasswordLink(std::string_view link_token, const core::Secret& password);
     // The caller's membership when the role allows p; kPermissionDenied otherwise.
     core::Result<store::Membership> Authorize(const Caller& caller, core::TeamId team, Permission p);
 
@@ -88,9 +129,14 @@ class AccountService {
     core::Result<IssuedToken> IssueToken(core::UserId user, const std::string& label);
     void Audit(core::TeamId team, core::UserId user, std::string action, std::string target, std::string detail);
 
+    core::Result<SignedIn> StartSession(const store::User& user);
+
     store::Store& store_;
     const core::Clock& clock_;
     core::Random& random_;
+    store::SessionStore* sessions_ = nullptr;
+    std::mutex login_mutex_;
+    std::unordered_map<std::string, std::vector<std::int64_t>> login_failures_;  // email → failure times (ms)
     std::mutex touch_mutex_;
     std::unordered_map<std::int64_t, std::int64_t> last_touch_;  // token id → ms of the last stored touch
 };

@@ -21,11 +21,16 @@ struct ApiDeps {
     connections::ConnectionService* connections = nullptr;  // null: the connection routes are not served
     engine::ScenarioService* scenarios = nullptr;           // null (with executor): the scenario routes are not served
     engine::Executor* executor = nullptr;
+    bool secure_cookies = false;  // the public URL is https: session cookies get the Secure flag
+    std::string web_dir;          // the built web UI (web/dist); "" = no UI routes
 };
 
 void AddOperationalRoutes(http_server::Router& router, ApiDeps deps);
 void AddAccountRoutes(http_server::Router& router, ApiDeps deps);
 void AddConnectionRoutes(http_server::Router& router, ApiDeps deps);
+// Browser sign-in (/api/v2/auth/…) and the web UI's files.
+void AddSessionRoutes(http_server::Router& router, ApiDeps deps);
+void AddUiRoutes(http_server::Router& router, const std::string& web_dir);
 // Scenarios, executions, dynamic connections, connection usage and /hooks/{token}.
 void AddScenarioRoutes(http_server::Router& router, ApiDeps deps);
 

@@ -13,7 +13,9 @@ using AuthedBody = std::function<core::Result<http_server::Response>(http_server
 
 inline http_server::Handler Authed(accounts::AccountService& accounts, AuthedBody body) {
     return [&accounts, body = std::move(body)](http_server::Request& req) -> http_server::Response {
-        auto caller = accounts.Authenticate(req.Header("authorization").value_or(""));
+        auto caller = accounts.Authenticate(
+            accounts::Credentials{req.Header("authorization").value_or(""), req.Header("cookie").value_or(""),
+                                  req.Header(accounts::kCsrfHeader).value_or(""), req.method});
         if (!caller) return ErrorResponse(caller.error());
         auto r = body(req, *caller);
         if (!r) return ErrorResponse(r.error());

@@ -35,8 +35,12 @@ core::Result<void> FirstStart(Runtime& rt, const Config& config) {
     if (*users > 0) return {};
     auto boot = rt.accounts->EnsureUserTeamToken(kFirstAdminEmail, kFirstTeam, store::Role::kAdmin, "first start");
     if (!boot) return boot.error();
+    auto link = rt.accounts->CreatePasswordLink(boot->user.id);
+    if (!link) return link.error();
     std::cout << "\nFirst start: created user " << boot->user.email << " (admin of team \"" << boot->team.name
               << "\", id " << boot->team.id.value() << ").\n"
+              << "Open this one-time link within 24 hours to choose the admin's password and sign in:\n\n"
+              << "  " << config.public_url << "/setup?token=" << link->Reveal() << "\n\n"
               << "Sign in to the API with this one-time API token (it is shown only now):\n\n"
               << "  " << boot->token.token.Reveal() << "\n\n"
               << "  curl -H 'Authorization: Token " << boot->token.token.Reveal() << "' " << config.public_url
@@ -57,8 +61,14 @@ int RunServe(const Config& config) {
     for (const auto& line : (*rt)->catalog_report.Lines()) spdlog::warn("app catalog: {}", line);
     spdlog::info("app catalog: {} apps loaded", (*rt)->catalog_report.LoadedCount());
     api::Metrics metrics;
-    api::ApiDeps deps{*(*rt)->store,          *(*rt)->accounts,     metrics, (*rt)->connections.get(),
-                      (*rt)->scenarios.get(), (*rt)->executor.get()};
+    api::ApiDeps deps{*(*rt)->store,
+                      *(*rt)->accounts,
+                      metrics,
+                      (*rt)->connections.get(),
+                      (*rt)->scenarios.get(),
+                      (*rt)->executor.get(),
+                      config.public_url.rfind("https://", 0) == 0,
+                      WebDir()};
     http_server::ServerOptions options;
     options.host = config.listen_host;
     options.port = config.listen_port;
@@ -126,6 +136,23 @@ int RunTokenCreate(const Config& config, const std::string& email, const std::st
     std::cout << "user " << boot->user.email << " (id " << boot->user.id.value() << ") is " << store::RoleName(role)
               << " of team \"" << boot->team.name << "\" (id " << boot->team.id.value() << ")\n"
               << boot->token.token.Reveal() << std::endl;
+    return 0;
+}
+
+int RunUserPassword(const Config& config, const std::string& email) {
+    core::SetupLogging("warn");
+    auto rt = OpenRuntime(config, KeyPolicy::kNone);
+    if (!rt) return Fail(rt.error());
+    // The password comes from standard input (first line), never from the command line.
+    std::string line;
+    if (!std::getline(std::cin, line)) {
+        std::cerr << "switchboard user password: give the password on standard input" << std::endl;
+        return 2;
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    core::Secret password(std::move(line));
+    if (auto r = (*rt)->accounts->SetPassword(email, password); !r) return Fail(r.error());
+    std::cout << "password set for " << email << "; their other sessions are signed out" << std::endl;
     return 0;
 }
 

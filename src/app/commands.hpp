@@ -12,6 +12,8 @@ int RunServe(const Config& config);
 int RunMigrate(const Config& config);
 int RunTokenCreate(const Config& config, const std::string& email, const std::string& team, store::Role role);
 int RunKeysRotate(const Config& config);
+// Sets a user's password, read from the first line of standard input.
+int RunUserPassword(const Config& config, const std::string& email);
 
 struct RunCommandArgs {
     std::string file;                      // the blueprint

@@ -67,6 +67,13 @@ int main(int argc, char** argv) {
     auto* rotate = keys->add_subcommand("rotate", "Add a new master key and re-wrap every data key (online)");
     AddCommonOptions(*rotate, raw);
 
+    auto* user = cli.add_subcommand("user", "Users");
+    user->require_subcommand(1);
+    auto* user_password = user->add_subcommand("password", "Set a user's password (read from standard input)");
+    AddCommonOptions(*user_password, raw);
+    std::string password_email;
+    user_password->add_option("--email", password_email, "The user's email")->required();
+
     auto* run = cli.add_subcommand("run", "Run a blueprint once and print the execution as JSON");
     AddCommonOptions(*run, raw);
     app::RunCommandArgs run_args;
@@ -101,5 +108,6 @@ int main(int argc, char** argv) {
     if (*token_create) return app::RunTokenCreate(*config, email, team, *store::ParseRole(role));
     if (*rotate) return app::RunKeysRotate(*config);
     if (*run) return app::RunBlueprint(*config, run_args);
+    if (*user_password) return app::RunUserPassword(*config, password_email);
     return 2;
 }

@@ -117,6 +117,11 @@ std::string BuiltinAppsDir() {
     return SWITCHBOARD_SOURCE_APPS_DIR;
 }
 
+std::string WebDir() {
+    if (const char* dir = std::getenv("SWITCHBOARD_WEB_DIR"); dir && *dir) return dir;
+    return SWITCHBOARD_SOURCE_WEB_DIR;
+}
+
 Result<std::unique_ptr<Runtime>> OpenRuntime(const Config& config, KeyPolicy policy) {
     auto rt = std::make_unique<Runtime>();
     if (config.is_sqlite() || !config.master_key_from_env) {
@@ -133,6 +138,8 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(const Config& config, KeyPolicy pol
         rt->vault = std::make_unique<vault::Vault>(*rt->keys, rt->random);
     }
     rt->accounts = std::make_unique<accounts::AccountService>(*rt->store, rt->clock, rt->random);
+    rt->sessions = store::MakeSqlSessionStore(rt->store->db());
+    rt->accounts->AttachSessions(*rt->sessions);
     if (rt->vault) {
         rt->catalog = std::make_unique<catalog::Catalog>();
         rt->catalog_report = rt->catalog->Load(BuiltinAppsDir(), config.apps_dir);

@@ -27,6 +27,7 @@ struct Runtime {
     std::unique_ptr<store::Store> store;
     std::unique_ptr<vault::KeyRing> keys;
     std::unique_ptr<vault::Vault> vault;
+    std::unique_ptr<store::SessionStore> sessions;
     std::unique_ptr<accounts::AccountService> accounts;
     // Present when the runtime was opened with a key (everything that touches credentials needs it).
     std::unique_ptr<catalog::Catalog> catalog;
@@ -47,6 +48,8 @@ struct Runtime {
 // The built-in app folder: SWITCHBOARD_BUILTIN_APPS_DIR, else the apps/ folder of the source tree this binary
 // was built from.
 std::string BuiltinAppsDir();
+// The built web UI: SWITCHBOARD_WEB_DIR, else web/dist of the source tree this binary was built from.
+std::string WebDir();
 
 enum class KeyPolicy {
     kNone,          // the command needs no master key (migrate)

@@ -223,6 +223,31 @@ const std::vector<Migration> kMigrations = {
 
          "CREATE INDEX scenario_dynamic_usage_dynamic ON scenario_dynamic_usage (dynamic_id)",
      }},
+    {4,
+     "passwords, browser sessions and one-time password links",
+     {
+         // argon2id (libsodium's crypto_pwhash_str format); NULL while the user has no password.
+         "ALTER TABLE users ADD COLUMN password_hash TEXT NULL",
+
+         // A browser session: only the SHA-256 of its cookie value is stored; the CSRF token is sent back by the
+         // page on every state-changing request.
+         "CREATE TABLE sessions ("
+         " token_hash TEXT PRIMARY KEY,"
+         " user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+         " csrf_token TEXT NOT NULL,"
+         " created_at BIGINT NOT NULL,"
+         " expires_at BIGINT NOT NULL,"
+         " last_seen_at BIGINT NOT NULL)",
+
+         "CREATE INDEX sessions_user ON sessions (user_id)",
+
+         // The first-start link that lets the first admin choose a password (hash only, single use).
+         "CREATE TABLE password_links ("
+         " token_hash TEXT PRIMARY KEY,"
+         " user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+         " created_at BIGINT NOT NULL,"
+         " expires_at BIGINT NOT NULL)",
+     }},
 };
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
