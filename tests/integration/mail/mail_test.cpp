@@ -106,7 +106,8 @@ TEST(Mail, SentEmailIsEmittedOnceWithEverythingDecoded) {
     Cursor cursor = *start;
     EXPECT_EQ(cursor.last_uid, 0u);
 
-    const std::string pdf("%PDF-1.4\n\x00\xff binary \r\n.\r\n", 26);  // a line with a lone dot: dot-stuffing
+    static constexpr char kPdf[] = "%PDF-1.4\n\x00\xff binary \r\n.\r\n";  // a line with a lone dot: dot-stuffing
+    const std::string pdf(kPdf, sizeof kPdf - 1);
     OutgoingEmail email;
     email.from = {"Jürgen Müller", alice.address};
     email.to = {{"Alice", alice.address}};
