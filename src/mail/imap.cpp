@@ -94,9 +94,6 @@ class ImapConnection {
         return fetched;
     }
 
-    // The folder's status after SELECT (by libcurl) and the lines of `command`.
-    const Lines& last_lines() const { return transfer_.lines(); }
-
   private:
     std::string MailboxPath(const std::string& mailbox) {
         if (mailbox.empty()) return "/";
@@ -339,7 +336,20 @@ core::Result<ListResult> ListNew(const ServerSettings& settings, const std::stri
     if (!flags) return flags.error();
     ParseOptions parse_options;
     parse_options.include_attachment_data = options.include_attachment_data;
-    parse_options.max_bytes = std::max(options.max_message_bytes, parse_options.max_bytes);
+    // The fetch bounds the bytes (one more than the limit tells "over the limit" apart from "exactly").
+    parse_options.max_bytes = std::numeric_limits<std::size_t>::max();
+    const std::size_t fetch_limit = std::max(options.max_message_bytes, options.max_message_bytes + 1);
+    // Back to a read-only folder after libcurl dropped the connection (it does after a failed transfer) or
+    // re-selected it; the UIDs listed so far must still mean the same messages.
+    auto examine_again = [&]() -> core::Result<void> {
+        auto again = Examine(connection, *mailbox, folder);
+        if (!again) return again.error();
+        if (again->uidvalidity != examined->uidvalidity) {
+            return core::Error::Make(core::Errc::kUnavailable, "Folder changed",
+                                     "\"" + folder + "\" changed its UIDVALIDITY while being listed; try again");
+        }
+        return {};
+    };
 
     for (const auto uid : *uids) {
         result.cursor.last_uid = std::max(result.cursor.last_uid, uid);
@@ -351,13 +361,16 @@ core::Result<ListResult> ListNew(const ServerSettings& settings, const std::stri
         listed.seen = HasFlag(info->flags, "\\Seen");
         listed.size = static_cast<std::size_t>(info->size);
         listed.truncated = info->size > options.max_message_bytes;
-        auto fetched =
-            connection.Fetch(*mailbox, folder, uid, listed.truncated ? "HEADER" : "", options.max_message_bytes + 1);
+        auto fetched = connection.Fetch(*mailbox, folder, uid, listed.truncated ? "HEADER" : "", fetch_limit);
+        if (!fetched && fetched.error().code == core::Errc::kPayloadTooLarge && !listed.truncated) {
+            // RFC822.SIZE understated the message: list its headers only rather than stop the watch on it.
+            if (auto again = examine_again(); !again) return again.error();
+            listed.truncated = true;
+            fetched = connection.Fetch(*mailbox, folder, uid, "HEADER", fetch_limit);
+        }
         if (!fetched && fetched.error().code == core::Errc::kNotFound) {
-            // Expunged meanwhile; libcurl closed the connection after the failure, so open the folder read-only
-            // again before the next fetch.
-            if (auto again = Examine(connection, *mailbox, folder); !again) return again.error();
-            continue;
+            if (auto again = examine_again(); !again) return again.error();
+            continue;  // expunged meanwhile
         }
         if (!fetched) return fetched.error();
         if (fetched->reselected) {
@@ -368,12 +381,7 @@ core::Result<ListResult> ListNew(const ServerSettings& settings, const std::stri
                                    "IMAP STORE in \"" + folder + "\"");
                 if (!unset) return unset.error();
             }
-            auto again = Examine(connection, *mailbox, folder);
-            if (!again) return again.error();
-            if (again->uidvalidity != examined->uidvalidity) {
-                return core::Error::Make(core::Errc::kUnavailable, "Folder changed",
-                                         "\"" + folder + "\" changed its UIDVALIDITY while being listed; try again");
-            }
+            if (auto again = examine_again(); !again) return again.error();
         }
         auto email = ParseMessage(fetched->raw, parse_options);
         if (email) listed.email = std::move(*email);
