@@ -80,6 +80,25 @@ std::string Cut(std::string s, std::size_t max) {
     return s + "…";
 }
 
+// The flow (main flow or a route, not an error handler) holding module `id`, with its index there and the
+// (router index, route index) pairs leading to it; null when no such module is in a flow.
+const std::vector<ModuleNode>* LocateInFlow(const std::vector<ModuleNode>& flow, std::int64_t id,
+                                            std::vector<int>& prefix, std::size_t& index) {
+    for (std::size_t i = 0; i < flow.size(); ++i) {
+        if (flow[i].id == id) {
+            index = i;
+            return &flow;
+        }
+        for (std::size_t k = 0; k < flow[i].routes.size(); ++k) {
+            prefix.push_back(static_cast<int>(i));
+            prefix.push_back(static_cast<int>(k));
+            if (const auto* found = LocateInFlow(flow[i].routes[k].flow, id, prefix, index)) return found;
+            prefix.resize(prefix.size() - 2);
+        }
+    }
+    return nullptr;
+}
+
 }  // namespace
 
 // Everything one run shares.
@@ -550,46 +569,24 @@ RunResult Runner::Run(const RunRequest& req) {
     };
 
     if (req.resume) {
-        // Continue a stored incomplete run at its module, with the bundles it had then.
+        // Continue a stored incomplete run at its module, with the bundles it had then. The module is found by its
+        // id, not by its stored position: the blueprint may have been edited since (a fix before the retry), and a
+        // position would then name another module (re-running earlier modules, or skipping the failed one).
         const json::object& resume = *req.resume;
-        const json::value* path = resume.if_contains("path");
+        const json::value* module_id = resume.if_contains("moduleId");
         const json::value* saved = resume.if_contains("root");
-        const std::vector<ModuleNode>* flow = &bp.flow;
+        const std::vector<ModuleNode>* flow = nullptr;
         std::vector<int> prefix;
         std::size_t index = 0;
-        bool ok = path && path->is_array() && !path->as_array().empty() && saved && saved->is_object();
-        if (ok) {
-            const auto& p = path->as_array();
-            for (std::size_t k = 0; ok && k < p.size(); ++k) {
-                if (!p[k].is_int64()) {
-                    ok = false;
-                    break;
-                }
-                const auto at = static_cast<std::size_t>(p[k].as_int64());
-                if (k + 1 == p.size()) {
-                    ok = at < flow->size();
-                    index = at;
-                } else {
-                    // A (router index, route index) pair.
-                    if (at >= flow->size() || k + 1 >= p.size() || !p[k + 1].is_int64()) {
-                        ok = false;
-                        break;
-                    }
-                    const auto route = static_cast<std::size_t>(p[k + 1].as_int64());
-                    if (route >= (*flow)[at].routes.size()) {
-                        ok = false;
-                        break;
-                    }
-                    prefix.push_back(static_cast<int>(at));
-                    prefix.push_back(static_cast<int>(route));
-                    flow = &(*flow)[at].routes[route].flow;
-                    ++k;
-                }
-            }
+        if (module_id && module_id->is_int64() && saved && saved->is_object()) {
+            flow = LocateInFlow(bp.flow, module_id->as_int64(), prefix, index);
         }
-        if (!ok) {
-            return fail_init(0, Fail(errors::kInvalidConfiguration,
-                                     "the incomplete execution no longer matches the scenario's blueprint"));
+        if (!flow) {
+            return fail_init(module_id && module_id->is_int64() ? module_id->as_int64() : 0,
+                             Fail(errors::kInvalidConfiguration,
+                                  "the incomplete execution no longer matches the scenario's blueprint: module " +
+                                      (module_id ? json::serialize(*module_id) : std::string("?")) +
+                                      " is not in its flow any more"));
         }
         json::object r = saved->as_object();
         r["var"] = root["var"];
