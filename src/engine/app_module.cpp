@@ -74,9 +74,12 @@ std::optional<http_client::Response> Send(ModuleCall& call, http_client::Request
 }
 
 // Classifies a response the spec says is invalid.
-Failure ResponseFailure(const ModuleCall& call, const json::object& spec, int status, const std::string& message) {
+Failure ResponseFailure(const ModuleCall& call, const json::object& spec, const http_client::Response& response,
+                        const std::string& message) {
+    const int status = response.status;
     const bool with_connection = call.connection != nullptr;
-    Failure f = FailureForStatus(status, Clean(call, message), with_connection);
+    // With the response, so that a 429/503's Retry-After is honoured.
+    Failure f = FailureForStatus(status, Clean(call, message), with_connection, &response);
     // 401/403 always mean the connection is not accepted; otherwise the app's declared type wins.
     if (!(with_connection && (status == 401 || status == 403))) {
         std::string declared = DeclaredErrorType(spec, status);
@@ -177,7 +180,7 @@ ModuleOutcome RunAppModule(ModuleCall& call) {
     if (!failure) return bad_mapping(failure.error());
     if (*failure) {
         out.refused_credentials = sent->status == 401;
-        out.failure = ResponseFailure(call, spec, sent->status, **failure);
+        out.failure = ResponseFailure(call, spec, *sent, **failure);
         return out;
     }
 
@@ -373,7 +376,7 @@ ModuleOutcome RunApiCall(ModuleCall& call, const catalog::App& app) {
     }
     if (*failure) {
         out.refused_credentials = sent->status == 401;
-        out.failure = ResponseFailure(call, spec, sent->status, **failure);
+        out.failure = ResponseFailure(call, spec, *sent, **failure);
         return out;
     }
     out.bundles.push_back(

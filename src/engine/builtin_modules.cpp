@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <thread>
 
 #include "engine/module.hpp"
@@ -21,17 +22,21 @@ std::string TextOf(const json::object& o, std::string_view key) {
 
 Failure Bad(std::string message) { return Failure{std::string(errors::kBundleValidation), std::move(message)}; }
 
+// A finite number: "nan" and "inf" (which from_chars accepts) are not numbers here, so range checks hold and no
+// conversion to an integer sees them.
 std::optional<double> NumberOf(const json::value& v) {
-    if (v.is_int64()) return static_cast<double>(v.as_int64());
-    if (v.is_uint64()) return static_cast<double>(v.as_uint64());
-    if (v.is_double()) return v.as_double();
+    std::optional<double> out;
+    if (v.is_int64()) out = static_cast<double>(v.as_int64());
+    if (v.is_uint64()) out = static_cast<double>(v.as_uint64());
+    if (v.is_double()) out = v.as_double();
     if (v.is_string()) {
         const auto& s = v.as_string();
         double d = 0;
         auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
-        if (ec == std::errc() && p == s.data() + s.size() && !s.empty()) return d;
+        if (ec == std::errc() && p == s.data() + s.size() && !s.empty()) out = d;
     }
-    return std::nullopt;
+    if (out && !std::isfinite(*out)) return std::nullopt;
+    return out;
 }
 
 json::value AsBundle(json::value v) {
@@ -301,19 +306,26 @@ Failure FailureForStatus(int status, std::string message, bool with_connection, 
         f.type = errors::kAccountValidation;
     } else if (status == 429) {
         f.type = errors::kRateLimit;
-        if (response) {
-            if (auto ra = response->HeaderValue("retry-after")) {
-                std::int64_t seconds = 0;
-                auto [p, ec] = std::from_chars(ra->data(), ra->data() + ra->size(), seconds);
-                if (ec == std::errc() && seconds >= 0) f.retry_after_ms = seconds * 1000;
-            }
-        }
     } else if (status >= 500) {
         f.type = errors::kConnection;
     } else if (status == 400 || status == 404 || status == 422) {
         f.type = errors::kData;
     } else {
         f.type = errors::kRuntime;
+    }
+    // Retry-After comes with 429 and with 503 (RFC 9110); a retried answer of either is honoured.
+    if (response && (status == 429 || status >= 500)) {
+        if (auto ra = response->HeaderValue("retry-after")) {
+            // Delay-seconds from an untrusted upstream: capped before it becomes milliseconds, so a huge value (or
+            // one past int64) means "much later" instead of overflowing into a short wait.
+            constexpr std::int64_t kMaxSeconds = 10LL * 365 * 24 * 3600;
+            std::int64_t seconds = 0;
+            auto [p, ec] = std::from_chars(ra->data(), ra->data() + ra->size(), seconds);
+            if (ec == std::errc::result_out_of_range && !ra->empty() && ra->front() != '-') seconds = kMaxSeconds;
+            if ((ec == std::errc() || ec == std::errc::result_out_of_range) && seconds >= 0) {
+                f.retry_after_ms = std::min(seconds, kMaxSeconds) * 1000;
+            }
+        }
     }
     return f;
 }
