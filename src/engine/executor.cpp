@@ -139,22 +139,43 @@ int Executor::WorkerPass(int limit) {
 
 Result<store::Execution> Executor::Execute(const store::Execution& claimed, RunResult* out) {
     store::ExecutionOutcome outcome;
+    std::optional<store::Scenario> scenario_row;
+    // Scheduled and webhook runs count towards maxErrors (whatever made them fail), and a scenario that it turns
+    // off has no next run either (as after a stop), so nothing shows one.
+    auto record_outcome = [&](bool failed, const std::string& type, const std::string& message) {
+        if (!scenario_row || (claimed.trigger != "schedule" && claimed.trigger != "webhook")) return;
+        scenarios_.RecordOutcome(*scenario_row, failed, type, message);
+        if (!failed) return;
+        if (auto after = store_.FindScenario(scenario_row->id); after && !after->active && after->next_run_at) {
+            (void)store_.AdvanceNextRun(after->id, *after->next_run_at, std::nullopt);
+        }
+    };
     auto finish_error = [&](std::string_view type, const std::string& message) -> Result<store::Execution> {
         outcome.status = ExecutionStatus::kError;
         outcome.error_type = std::string(type);
         outcome.error_message = message;
         auto f = store_.FinishExecution(claimed.id, options_.node_id, outcome);
         if (!f) return f.error();
+        if (*f) record_outcome(true, outcome.error_type, message);
         return store_.GetExecution(claimed.team_id, claimed.id);
     };
     auto scenario = store_.FindScenario(claimed.scenario_id);
     if (!scenario) return finish_error(errors::kInvalidConfiguration, "the scenario no longer exists");
+    scenario_row = *scenario;
     auto compiled = scenarios_.Compiled(*scenario);
     if (!compiled) return finish_error(errors::kInvalidConfiguration, compiled.error().detail);
 
+    // The stored input (trigger data, or a resume point with every bundle so far) is as deep as the data it holds;
+    // the store accepts up to 1000 levels. One that cannot be read fails the run: running without it would lose
+    // the trigger's data, or start a retry of an incomplete execution over from the first module.
     json::error_code ec;
-    json::value input = json::parse(claimed.input_json, ec);
-    if (ec || !input.is_object()) input = json::object{};
+    json::parse_options parse_options;
+    parse_options.max_depth = 1000;
+    json::value input = json::parse(claimed.input_json, ec, {}, parse_options);
+    if (ec || !input.is_object()) {
+        return finish_error(errors::kRuntime, "the stored input of this execution cannot be read" +
+                                                  (ec ? ": " + ec.message() : std::string()));
+    }
     const json::object& in = input.as_object();
     json::object given;
     if (const auto* i = in.if_contains("inputs"); i && i->is_object()) given = i->as_object();
@@ -229,10 +250,7 @@ Result<store::Execution> Executor::Execute(const store::Execution& claimed, RunR
             (void)store_.FinishExecution(q->id, options_.node_id, kept);
         }
     }
-    if (claimed.trigger == "schedule" || claimed.trigger == "webhook") {
-        scenarios_.RecordOutcome(*scenario, result.status == ExecutionStatus::kError, result.error.type,
-                                 result.error.message);
-    }
+    record_outcome(result.status == ExecutionStatus::kError, result.error.type, result.error.message);
     if (out) *out = std::move(result);
     return store_.GetExecution(claimed.team_id, claimed.id);
 }
