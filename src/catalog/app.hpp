@@ -78,9 +78,12 @@ struct ConnectionType {
     std::vector<ScopeInfo> scopes;           // "scopes": every scope the type knows, in the order written
     // Non-OAuth kinds: one request object (Make's `info`: the verify request). OAuth kinds: an object of steps
     // (preauthorize, authorize, token, info, refresh, invalidate), each a request object. Kept as written.
+    // null for a native type.
     boost::json::value api;
     bool pkce = true;  // OAuth authorization-code kinds only; "pkce": false turns it off
-    std::string app;   // name of the app that defines this type
+    // "native": true: verified in C++ (a connections::Verifier that knows the type, e.g. IMAP login), no `api`.
+    bool native = false;
+    std::string app;  // name of the app that defines this type
 
     bool IsOAuth() const {
         return kind == ConnectionKind::kOAuth || kind == ConnectionKind::kOAuthRefresh ||
@@ -107,8 +110,11 @@ struct Module {
     boost::json::value interface;       // output fields, as written (null when absent)
     // The request, already merged with the app's base (see MergeWithBase in validate.hpp): absolute url,
     // base headers/qs under the module's, response.error/valid/type and log.sanitize inherited unless set.
-    // null for an instant trigger without communication.
+    // null for an instant trigger without communication, and for a native module.
     boost::json::value communication;
+    // "native": true: implemented in C++ (engine::ModuleRegistry, same "app:name"), no `communication`. The
+    // definition still says the connection type, scope and parameters.
+    bool native = false;
     std::string app;  // name of the app that defines this module
 };
 

@@ -83,10 +83,10 @@ constexpr std::string_view kAppKeys[] = {"name",  "label", "version",     "descr
                                          "theme", "base",  "connections", "modules"};
 constexpr std::string_view kBaseKeys[] = {"baseUrl", "headers", "qs", "response", "log"};
 constexpr std::string_view kBaseResponseKeys[] = {"error", "valid", "type"};
-constexpr std::string_view kConnectionKeys[] = {"type",  "label",  "parameters", "common",
-                                                "scope", "scopes", "api",        "pkce"};
-constexpr std::string_view kModuleKeys[] = {"type",       "label",  "description", "connection",   "scope",
-                                            "parameters", "expect", "interface",   "communication"};
+constexpr std::string_view kConnectionKeys[] = {"type",   "label", "parameters", "common", "scope",
+                                                "scopes", "api",   "pkce",       "native"};
+constexpr std::string_view kModuleKeys[] = {"type",       "label",  "description", "connection",    "scope",
+                                            "parameters", "expect", "interface",   "communication", "native"};
 constexpr std::string_view kParameterKeys[] = {"name",     "type",      "label",   "help",     "required", "advanced",
                                                "editable", "sensitive", "options", "validate", "default",  "spec"};
 constexpr std::string_view kOptionKeys[] = {"label", "value"};
@@ -903,6 +903,14 @@ class Validator {
         }
     }
 
+    // "native": true/false on a connection type or module; true when it is true (a non-boolean is reported).
+    bool NativeFlag(const json::object& obj, const std::string& path) {
+        const auto* n = obj.if_contains("native");
+        if (n == nullptr) return false;
+        BoolAt(*n, KeyPath(path, "native"));
+        return n->is_bool() && n->as_bool();
+    }
+
     // -- connection types ---------------------------------------------------------------------------------------
 
     ConnectionFacts CheckConnectionType(const json::value& v, const std::string& path) {
@@ -957,7 +965,15 @@ class Validator {
         }
         const std::string apath = KeyPath(path, "api");
         const auto* api = ct->if_contains("api");
-        if (api == nullptr) {
+        const bool native = NativeFlag(*ct, path);
+        if (native) {
+            // Verified in C++: there is no request to describe, and OAuth needs its steps.
+            if (api != nullptr) Add(apath, "a native connection type has no api (it is verified in C++)");
+            if (kind && *kind != ConnectionKind::kBasic && *kind != ConnectionKind::kApiKey &&
+                *kind != ConnectionKind::kOther) {
+                Add(KeyPath(path, "native"), "only basic, apikey and other connection types can be native");
+            }
+        } else if (api == nullptr) {
             Add(apath, "is required");
         } else if (kind) {
             const bool oauth = *kind == ConnectionKind::kOAuth || *kind == ConnectionKind::kOAuthRefresh ||
@@ -1052,7 +1068,11 @@ class Validator {
         if (const auto* i = mod->if_contains("interface")) CheckInterface(*i, KeyPath(path, "interface"));
 
         const std::string cpath = KeyPath(path, "communication");
-        if (const auto* comm = mod->if_contains("communication")) {
+        if (NativeFlag(*mod, path)) {
+            if (mod->contains("communication")) {
+                Add(cpath, "a native module has no communication (it is implemented in C++)");
+            }
+        } else if (const auto* comm = mod->if_contains("communication")) {
             if (type) {
                 const auto place = *type == ModuleType::kInstant ? RequestPlace::kInstant : RequestPlace::kModule;
                 Request(*comm, cpath, place, has_base_url, type);
@@ -1377,7 +1397,8 @@ core::Result<App> ParseApp(const json::value& doc, std::string source_file, bool
                     ct.scopes.push_back({std::string(scope), std::string(description.get_string())});
                 }
             }
-            ct.api = c.at("api");
+            ct.native = BoolOr(c, "native", false);
+            if (const auto* api = c.if_contains("api")) ct.api = *api;
             ct.pkce = BoolOr(c, "pkce", true);
             ct.app = app.name;
             app.connections.push_back(std::move(ct));
@@ -1396,6 +1417,7 @@ core::Result<App> ParseApp(const json::value& doc, std::string source_file, bool
             mod.parameters = BuildParameters(m.if_contains("parameters"));
             mod.expect = BuildParameters(m.if_contains("expect"));
             if (const auto* i = m.if_contains("interface")) mod.interface = *i;
+            mod.native = BoolOr(m, "native", false);
             if (const auto* comm = m.if_contains("communication")) {
                 mod.communication = mod.type == ModuleType::kInstant ? *comm : MergeWithBase(app.base, *comm);
             }

@@ -87,7 +87,32 @@ TEST(ValidateFixtures, ValidFixturesHaveNoProblemsAndParse) {
         ASSERT_TRUE(doc.has_value());
         EXPECT_TRUE(ParseApp(*doc, entry.path().string(), false).has_value()) << entry.path();
     }
-    EXPECT_EQ(cases, 2u);
+    EXPECT_EQ(cases, 3u);
+}
+
+TEST(Validate, NativeTypesAndModulesParseWithoutRequests) {
+    const auto file = (kFixtures / "valid" / "native.json").string();
+    std::vector<Problem> problems;
+    auto doc = ReadJsonFile(file, problems);
+    ASSERT_TRUE(doc.has_value());
+    auto app = ParseApp(*doc, file, false);
+    ASSERT_TRUE(app.has_value()) << app.error().detail;
+    const auto* server = app->FindConnectionType("nat-server");
+    ASSERT_NE(server, nullptr);
+    EXPECT_TRUE(server->native);
+    EXPECT_TRUE(server->api.is_null());
+    EXPECT_FALSE(app->FindConnectionType("nat-http")->native);
+    const auto* watch = app->FindModule("watch");
+    ASSERT_NE(watch, nullptr);
+    EXPECT_TRUE(watch->native);
+    EXPECT_EQ(watch->type, ModuleType::kTrigger);
+    EXPECT_EQ(watch->connection, "nat-server");
+    EXPECT_TRUE(watch->communication.is_null());
+    ASSERT_EQ(watch->parameters.size(), 1u);
+    EXPECT_EQ(watch->parameters[0].default_value.as_string(), "INBOX");
+    const auto* ping = app->FindModule("ping");
+    EXPECT_FALSE(ping->native);
+    EXPECT_TRUE(ping->communication.is_object());
 }
 
 TEST(Validate, ProblemPathsQuoteKeysThatAreNotIdentifiers) {
