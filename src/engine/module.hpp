@@ -63,7 +63,7 @@ struct RunEnv {
 
 struct ModuleCall {
     const ModuleNode* node = nullptr;
-    const catalog::Module* definition = nullptr;  // null for native modules
+    const catalog::Module* definition = nullptr;  // the app's definition; null for built-in modules
     boost::json::object parameters;               // static parameters with the rendered mapper over them
     boost::json::value mapped;                    // the rendered mapper alone (null when the module has none)
     const connections::ResolvedConnection* connection = nullptr;  // null when the module uses none

@@ -18,6 +18,19 @@ std::optional<ModuleInfo> DescribeModule(const catalog::Catalog& catalog, const 
                                          std::string_view name) {
     ModuleInfo info;
     info.name = std::string(name);
+    const catalog::Module* m = catalog.FindModule(name);
+    if (m && m->native) {
+        // An app's module implemented in C++: the code from the registry, the connection type, scope and fields
+        // from the app's definition. Without an implementation in this server it is not known.
+        const NativeModule* n = registry.Find(name);
+        if (!n) return std::nullopt;
+        info.native = n;
+        info.definition = m;
+        info.type = m->type;
+        info.connection_type = m->connection;
+        info.scope = m->scope;
+        return info;
+    }
     if (const NativeModule* n = registry.Find(name)) {
         info.native = n;
         info.type = n->type;
@@ -25,7 +38,7 @@ std::optional<ModuleInfo> DescribeModule(const catalog::Catalog& catalog, const 
         info.scope = n->scope;
         return info;
     }
-    if (const catalog::Module* m = catalog.FindModule(name)) {
+    if (m) {
         info.definition = m;
         info.type = m->type;
         info.connection_type = m->connection;
