@@ -28,7 +28,7 @@ std::vector<fs::path> AppFiles() {
 
 TEST(BuiltinApps, EveryFileValidatesWithZeroProblemsAndParses) {
     const auto files = AppFiles();
-    ASSERT_EQ(files.size(), 22u);  // the names are listed in LoadTogetherWithoutProblems
+    ASSERT_EQ(files.size(), 24u);  // the names are listed in LoadTogetherWithoutProblems
     for (const auto& file : files) {
         SCOPED_TRACE(file.string());
         auto problems = ValidateFile(file.string());
@@ -80,11 +80,11 @@ TEST(BuiltinApps, LoadTogetherWithoutProblems) {
         names.insert(app->name);
         EXPECT_TRUE(app->builtin);
     }
-    EXPECT_EQ(names,
-              (std::set<std::string>{"airtable", "atlassian",    "confluence", "dropbox",  "github",    "github-oauth",
-                                     "google",   "http",         "hubspot",    "jira",     "mailchimp", "microsoft365",
-                                     "notion",   "notion-oauth", "salesforce", "sendgrid", "slack",     "slack-oauth",
-                                     "stripe",   "trello",       "twilio",     "zoom"}));
+    EXPECT_EQ(names, (std::set<std::string>{
+                         "airtable",  "atlassian",    "confluence",    "dropbox",      "github",     "github-oauth",
+                         "google",    "google-email", "google-sheets", "http",         "hubspot",    "jira",
+                         "mailchimp", "microsoft365", "notion",        "notion-oauth", "salesforce", "sendgrid",
+                         "slack",     "slack-oauth",  "stripe",        "trello",       "twilio",     "zoom"}));
 }
 
 struct Verify {
@@ -165,6 +165,12 @@ TEST(BuiltinApps, OAuthStepsAreTheVendorsRealEndpoints) {
          "https://oauth2.googleapis.com/token", "GET", "https://www.googleapis.com/oauth2/v3/userinfo",
          "https://oauth2.googleapis.com/revoke"},
         {"google-drive", ConnectionKind::kOAuthRefresh, true, "https://accounts.google.com/o/oauth2/v2/auth",
+         "https://oauth2.googleapis.com/token", "GET", "https://www.googleapis.com/oauth2/v3/userinfo",
+         "https://oauth2.googleapis.com/revoke"},
+        {"google-email", ConnectionKind::kOAuthRefresh, true, "https://accounts.google.com/o/oauth2/v2/auth",
+         "https://oauth2.googleapis.com/token", "GET", "https://gmail.googleapis.com/gmail/v1/users/me/profile",
+         "https://oauth2.googleapis.com/revoke"},
+        {"google-sheets-oauth", ConnectionKind::kOAuthRefresh, true, "https://accounts.google.com/o/oauth2/v2/auth",
          "https://oauth2.googleapis.com/token", "GET", "https://www.googleapis.com/oauth2/v3/userinfo",
          "https://oauth2.googleapis.com/revoke"},
         {"dropbox", ConnectionKind::kOAuthRefresh, true, "https://www.dropbox.com/oauth2/authorize",
@@ -329,8 +335,8 @@ TEST(BuiltinApps, ModuleScopesAreGrantedByDefault) {
         }
     }
     // The OAuth apps ask for every scope their modules need when a connection is created.
-    for (const char* name : {"google", "dropbox", "slack-oauth", "github-oauth", "microsoft365", "atlassian", "hubspot",
-                             "salesforce", "zoom"}) {
+    for (const char* name : {"google", "google-email", "google-sheets", "dropbox", "slack-oauth", "github-oauth",
+                             "microsoft365", "atlassian", "hubspot", "salesforce", "zoom"}) {
         const auto* app = catalog.FindApp(name);
         ASSERT_NE(app, nullptr) << name;
         for (const auto& m : app->modules) {
