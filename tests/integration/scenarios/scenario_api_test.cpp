@@ -382,9 +382,9 @@ TEST_F(ScenarioApiTest, BlueprintsAreCheckedBeforeTheyAreStored) {
     EXPECT_NE(other.body.find("does not exist in this team"), std::string::npos) << other.body;
     // Unknown modules are named.
     auto unknown =
-        post(R"({"name":"x","flow":[{"id":1,"module":"google-sheets:addRow"},{"id":2,"module":"foo:bar"}]})");
+        post(R"({"name":"x","flow":[{"id":1,"module":"smartsheet:addRowToSheet"},{"id":2,"module":"foo:bar"}]})");
     EXPECT_EQ(unknown.status, 400) << unknown.body;
-    EXPECT_NE(unknown.body.find("google-sheets:addRow"), std::string::npos) << unknown.body;
+    EXPECT_NE(unknown.body.find("smartsheet:addRowToSheet"), std::string::npos) << unknown.body;
     EXPECT_NE(unknown.body.find("foo:bar"), std::string::npos) << unknown.body;
     // A blueprint as a JSON string (as Make's API sends it) is accepted.
     auto as_text = Call(
