@@ -8,6 +8,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -406,6 +407,103 @@ TEST_F(ServerProcessTest, KeysRotateWhileServingRewrapsEveryDataKey) {
         ASSERT_TRUE(opened) << opened.error().detail;
         EXPECT_EQ(opened->Reveal(), "{\"apiKey\":\"key-" + c.name.substr(1) + "\"}");
     }
+}
+
+// `switchboard run`: a blueprint file of built-in modules that need no connection, run once against the data folder.
+class RunCommandTest : public ServerProcessTest {
+  protected:
+    void SetUp() override { CreateToken("ana@example.com", "Ops", "admin"); }  // the key and the one team
+    std::string Blueprint(const std::string& name, const std::string& json) {
+        const std::string path = dir.file(name);
+        std::ofstream(path) << json;
+        return path;
+    }
+    RunResult Run(const std::string& file, std::vector<std::string> extra = {}) {
+        std::vector<std::string> args{SwitchboardBinary(), "run", file, "--data-dir", data_dir()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return RunCommand(args, {{"SWITCHBOARD_MASTER_KEY", ""}});
+    }
+    // The module log's output of module `index` (JSON text in the log), parsed.
+    static json::value Output(const json::value& execution, std::size_t index) {
+        return Json(std::string(execution.at("modules").at(index).at("output").as_string()));
+    }
+};
+
+TEST_F(RunCommandTest, RunsABlueprintWithInputsAndPrintsTheExecution) {
+    // The shape GET /api/v2/scenarios/{id}/blueprint answers: the blueprint and its inputs.
+    const std::string file = Blueprint("greet.json", R"({"code": "OK", "response": {
+        "blueprint": {"name": "Greet", "flow": [
+            {"id": 1, "module": "util:SetVariable2", "mapper": {"name": "who", "value": "{{var.input.who}}"}},
+            {"id": 2, "module": "json:CreateJSON",
+             "mapper": {"greeting": "Hello {{1.who}}", "times": "{{var.input.times}}"}}]},
+        "interface": {"input": [{"name": "who", "type": "text", "required": true},
+                                {"name": "times", "type": "number", "default": 1}]}}})");
+    auto r = Run(file, {"--input", "who=Ana", "--input", "times=3"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    const json::value e = Json(LastLine(r.out));
+    EXPECT_EQ(e.at("status").as_string(), "success") << e;
+    EXPECT_EQ(e.at("operations").as_int64(), 2);
+    EXPECT_TRUE(e.at("error").is_null());
+    EXPECT_TRUE(e.at("connections").as_array().empty());
+    ASSERT_EQ(e.at("modules").as_array().size(), 2u) << e;
+    EXPECT_EQ(e.at("modules").at(0).at("module").as_string(), "util:SetVariable2");
+    EXPECT_EQ(Output(e, 0), Json(R"([{"who": "Ana"}])"));
+    const json::value created = Output(e, 1);
+    ASSERT_EQ(created.as_array().size(), 1u) << created;
+    // CreateJSON outputs its mapper as JSON text; the number input arrives converted (3, not "3").
+    EXPECT_EQ(Json(std::string(created.at(0).at("json").as_string())),
+              Json(R"({"greeting": "Hello Ana", "times": 3})"));
+
+    // A missing required input is refused before anything runs, naming it.
+    auto missing = Run(file);
+    EXPECT_EQ(missing.exit_code, 2) << missing.out;
+    EXPECT_NE(missing.err.find("who"), std::string::npos) << missing.err;
+    EXPECT_EQ(missing.out.find("\"status\""), std::string::npos) << missing.out;
+}
+
+TEST_F(RunCommandTest, DataIsTheTriggerPayloadAndEachItemIsABundle) {
+    const std::string file = Blueprint("hook.json", R"({"name": "Hook", "flow": [
+        {"id": 1, "module": "gateway:CustomWebHook"},
+        {"id": 2, "module": "util:SetVariable2", "mapper": {"name": "seen", "value": "{{1.item}}"}}]})");
+    auto r = Run(file, {"--data", R"([{"item": "a"}, {"item": "b"}])"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    const json::value e = Json(LastLine(r.out));
+    EXPECT_EQ(e.at("status").as_string(), "success") << e;
+    EXPECT_EQ(e.at("operations").as_int64(), 3);  // the trigger once, the next module once per bundle
+    ASSERT_EQ(e.at("modules").as_array().size(), 3u) << e;
+    EXPECT_EQ(Output(e, 1), Json(R"([{"seen": "a"}])"));
+    EXPECT_EQ(Output(e, 2), Json(R"([{"seen": "b"}])"));
+}
+
+TEST_F(RunCommandTest, UnknownModulesAndFailingModulesAreReported) {
+    // Modules Switchboard does not know: exit 2, each named, nothing run.
+    const std::string unknown = Blueprint("unknown.json", R"({"name": "x", "flow": [
+        {"id": 1, "module": "util:SetVariable2", "mapper": {"name": "a", "value": "1"}},
+        {"id": 2, "module": "foo:bar"}, {"id": 3, "module": "nope:nothing"}]})");
+    auto r = Run(unknown);
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_NE(r.err.find("foo:bar"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("nope:nothing"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("\"status\""), std::string::npos) << r.out;
+
+    // A module that fails: exit 1, and the execution (printed all the same) names the error type and module.
+    const std::string failing = Blueprint("failing.json", R"({"name": "Parse", "flow": [
+        {"id": 1, "module": "util:SetVariable2", "mapper": {"name": "text", "value": "not json"}},
+        {"id": 2, "module": "json:ParseJSON", "mapper": {"json": "{{1.text}}"}},
+        {"id": 3, "module": "util:SetVariable2", "mapper": {"name": "never", "value": "1"}}]})");
+    r = Run(failing);
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    const json::value e = Json(LastLine(r.out));
+    EXPECT_EQ(e.at("status").as_string(), "error") << e;
+    EXPECT_EQ(e.at("error").at("type").as_string(), "DataError") << e;
+    EXPECT_EQ(e.at("error").at("moduleId").as_int64(), 2);
+    EXPECT_EQ(e.at("operations").as_int64(), 2);  // module 3 never ran
+    ASSERT_EQ(e.at("modules").as_array().size(), 2u) << e;
+    EXPECT_EQ(e.at("modules").at(1).at("error").at("type").as_string(), "DataError");
+
+    // Not a blueprint at all: exit 2.
+    const std::string broken = Blueprint("broken.json", "{not json");
+    EXPECT_EQ(Run(broken).exit_code, 2);
 }
 
 }  // namespace

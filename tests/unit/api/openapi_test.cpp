@@ -1,4 +1,6 @@
-// Keeps docs/openapi.json honest against the real router (api::BuildRouter with real services):
+// Keeps docs/openapi.json honest against the real router (api::BuildRouter with real services, the scenario
+// service, the executor and a web UI folder included, so that every route of src/api is registered; the UI's page
+// paths, registered in a loop, are not API and not documented):
 //  - the document parses, says OpenAPI 3.1.x, every operation has responses, every $ref resolves, every 4xx/5xx
 //    response uses the shared Error schema, every {param} of a path is declared as a path parameter;
 //  - every documented (method, path) is served by the router under exactly that pattern, and a path serves no
@@ -28,7 +30,12 @@
 #include "core/clock.hpp"
 #include "core/encoding.hpp"
 #include "core/random.hpp"
+#include "engine/executor.hpp"
+#include "engine/module.hpp"
+#include "engine/runner.hpp"
+#include "engine/scenario_service.hpp"
 #include "http_client/curl_http_client.hpp"
+#include "store/scenario_store.hpp"
 #include "store/store.hpp"
 #include "support/temp_dir.hpp"
 #include "vault/key_ring.hpp"
@@ -72,6 +79,33 @@ const std::vector<RouteSpec> kRoutes = {
     {"POST", "/api/v2/connections/{connectionId}/scoped"},
     {"DELETE", "/api/v2/connections/{connectionId}"},
     {"GET", "/api/v2/audit"},
+    {"GET", "/api/v2/scenarios"},
+    {"POST", "/api/v2/scenarios"},
+    {"GET", "/api/v2/scenarios/{scenarioId}"},
+    {"PATCH", "/api/v2/scenarios/{scenarioId}"},
+    {"DELETE", "/api/v2/scenarios/{scenarioId}"},
+    {"POST", "/api/v2/scenarios/{scenarioId}/start"},
+    {"POST", "/api/v2/scenarios/{scenarioId}/stop"},
+    {"POST", "/api/v2/scenarios/{scenarioId}/clone"},
+    {"GET", "/api/v2/scenarios/{scenarioId}/blueprint"},
+    {"POST", "/api/v2/scenarios/{scenarioId}/run"},
+    {"GET", "/api/v2/scenarios/{scenarioId}/logs"},
+    {"GET", "/api/v2/scenarios/{scenarioId}/executions/{executionId}"},
+    {"GET", "/api/v2/executions/{executionId}"},
+    {"GET", "/api/v2/dynamic-connections"},
+    {"POST", "/api/v2/dynamic-connections"},
+    {"GET", "/api/v2/dynamic-connections/{dynamicConnectionId}"},
+    {"PATCH", "/api/v2/dynamic-connections/{dynamicConnectionId}"},
+    {"DELETE", "/api/v2/dynamic-connections/{dynamicConnectionId}"},
+    {"GET", "/api/v2/connections/{connectionId}/usage"},
+    {"POST", "/hooks/{token}"},
+    {"GET", "/hooks/{token}"},
+    {"POST", "/api/v2/auth/login"},
+    {"POST", "/api/v2/auth/setup"},
+    {"GET", "/api/v2/auth/session"},
+    {"POST", "/api/v2/auth/logout"},
+    {"GET", "/assets/{file}"},
+    {"GET", "/favicon.svg"},
 };
 
 const std::vector<std::string> kHttpMethods = {"get", "put", "post", "delete", "options", "head", "patch", "trace"};
@@ -330,7 +364,8 @@ std::string Joined(const std::vector<std::string>& lines) {
     return out;
 }
 
-// The real router over real services: SQLite store, vault, catalog, HTTP verifier, connection service.
+// The real router over real services: SQLite store, vault, catalog, HTTP verifier, connection service, and the
+// scenario store, runner, scenario service and executor (never started: the routes only need to exist).
 class OpenApiTest : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -349,12 +384,26 @@ class OpenApiTest : public ::testing::Test {
         credentials_ = std::make_unique<connections::CredentialStore>(*store_, *vault_);
         connections_ = std::make_unique<connections::ConnectionService>(*store_, *credentials_, catalog_, *verifier_,
                                                                         *accounts_, clock_);
+        scenario_store_ = store::MakeSqlScenarioStore(store_->db(), clock_);
+        runner_ = std::make_unique<engine::Runner>(catalog_, modules_, *connections_, *scenario_store_, *http_, clock_,
+                                                   random_);
+        scenarios_ =
+            std::make_unique<engine::ScenarioService>(*store_, *scenario_store_, *accounts_, catalog_, modules_,
+                                                      *connections_, clock_, random_, "http://127.0.0.1:8080");
+        executor_ = std::make_unique<engine::Executor>(*scenarios_, *runner_, clock_);
         router_ = BuildRouter(Deps());
         doc_ = LoadDocument();
     }
 
-    ApiDeps Deps(bool with_connections = true) {
-        return ApiDeps{*store_, *accounts_, metrics_, with_connections ? connections_.get() : nullptr};
+    ApiDeps Deps(bool with_connections = true, bool with_scenarios = true) {
+        return ApiDeps{*store_,
+                       *accounts_,
+                       metrics_,
+                       with_connections ? connections_.get() : nullptr,
+                       with_scenarios ? scenarios_.get() : nullptr,
+                       with_scenarios ? executor_.get() : nullptr,
+                       false,
+                       dir_.path().string()};  // a web UI folder (its files need not exist for the routes)
     }
 
     testing::TempDir dir_;
@@ -369,6 +418,11 @@ class OpenApiTest : public ::testing::Test {
     std::unique_ptr<connections::HttpVerifier> verifier_;
     std::unique_ptr<connections::CredentialStore> credentials_;
     std::unique_ptr<connections::ConnectionService> connections_;
+    std::unique_ptr<store::ScenarioStore> scenario_store_;
+    engine::ModuleRegistry modules_ = engine::ModuleRegistry::WithBuiltins();
+    std::unique_ptr<engine::Runner> runner_;
+    std::unique_ptr<engine::ScenarioService> scenarios_;
+    std::unique_ptr<engine::Executor> executor_;
     Metrics metrics_;
     http_server::Router router_;
     json::value doc_;
@@ -438,7 +492,7 @@ TEST_F(OpenApiTest, ChecksCatchABrokenDocument) {
     // A documented path the router does not have, and a documented method it does not serve.
     json::value extra = doc_;
     auto& paths = extra.as_object()["paths"].as_object();
-    paths["/api/v2/scenarios"] = paths["/api/v2/teams"];
+    paths["/api/v2/no-such-things"] = paths["/api/v2/teams"];
     paths["/api/v2/audit"].as_object()["delete"] = paths["/api/v2/teams"].as_object()["get"];
     EXPECT_GE(CheckDocumentedAreServed(extra, router_).size(), 3u);
 
@@ -457,6 +511,19 @@ TEST_F(OpenApiTest, ChecksCatchABrokenDocument) {
     // Without the connection service the connection routes are gone.
     http_server::Router no_connections = BuildRouter(Deps(false));
     EXPECT_FALSE(CheckDocumentedAreServed(doc_, no_connections).empty());
+
+    // Without the scenario service and executor the scenario routes are gone, and both checks see it.
+    http_server::Router no_scenarios = BuildRouter(Deps(true, false));
+    EXPECT_FALSE(CheckDocumentedAreServed(doc_, no_scenarios).empty());
+    EXPECT_FALSE(CheckRegisteredAreDocumented(doc_, no_scenarios, kRoutes).empty());
+
+    // A scenario route left out of the document, and a webhook method the document does not list.
+    json::value no_run = doc_;
+    no_run.as_object()["paths"].as_object().erase("/api/v2/scenarios/{scenarioId}/run");
+    EXPECT_FALSE(CheckRegisteredAreDocumented(no_run, router_, kRoutes).empty());
+    json::value hook_get_only = doc_;
+    hook_get_only.as_object()["paths"].as_object()["/hooks/{token}"].as_object().erase("post");
+    EXPECT_FALSE(CheckDocumentedAreServed(hook_get_only, router_).empty());
 
     // Structure: a wrong version, an operation without responses, a dangling $ref, an error without Error.
     json::value old = doc_;
