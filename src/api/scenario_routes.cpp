@@ -148,14 +148,17 @@ std::string FormDecode(std::string_view s) {
     return out;
 }
 
-// A webhook's data: a JSON body as it is, a form as an object, query parameters added to an object body.
-json::value WebhookPayload(const Request& req) {
+// A webhook's data: a JSON body as it is (malformed JSON is refused), a form as an object, any other body as
+// {"value": text}; query parameters are added to an object body.
+Result<json::value> WebhookPayload(const Request& req) {
     json::value body = json::object{};
-    const std::string type(req.Header("content-type").value_or(""));
+    const std::string type = http_client::ToLower(req.Header("content-type").value_or(""));
     if (!req.body.empty()) {
+        const bool is_json = type.find("json") != std::string::npos;
         json::error_code ec;
         json::value parsed = json::parse(req.body, ec);
-        if (!ec && (type.find("json") != std::string::npos || type.empty())) {
+        if (is_json && ec) return core::InvalidArgument("the body is not valid JSON: " + ec.message());
+        if (!ec && (is_json || type.empty())) {
             body = std::move(parsed);
         } else if (type.find("x-www-form-urlencoded") != std::string::npos) {
             json::object form;
@@ -440,7 +443,9 @@ void AddScenarioRoutes(http_server::Router& router, ApiDeps deps) {
     // Webhooks: no API token; the URL's token is the secret.
     auto hook = [exec](Request& req) -> Response {
         const std::string token = req.path_params["token"];
-        auto answer = exec->HandleWebhook(token, WebhookPayload(req));
+        auto payload = WebhookPayload(req);
+        if (!payload) return ErrorResponse(payload.error());
+        auto answer = exec->HandleWebhook(token, std::move(*payload));
         if (!answer) return ErrorResponse(answer.error());
         Response r;
         r.status = answer->status;

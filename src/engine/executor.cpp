@@ -275,6 +275,11 @@ Result<WebhookAnswer> Executor::HandleWebhook(const std::string& token, json::va
     e.trigger = "webhook";
     e.input_json = json::serialize(json::object{{"inputs", json::object{}}, {"bundle", std::move(payload)}});
     e.not_before = clock_.NowMillis();
+    if (responds) {
+        // Runs here, now: inserted already claimed by this node, so no worker takes it meanwhile.
+        e.status = ExecutionStatus::kRunning;
+        e.claimed_by = options_.node_id;
+    }
     auto queued = store_.EnqueueExecution(e);
     if (!queued) return queued.error();
     WebhookAnswer answer;
@@ -282,9 +287,6 @@ Result<WebhookAnswer> Executor::HandleWebhook(const std::string& token, json::va
         Wake();
         return answer;
     }
-    auto claimed = store_.ClaimExecution(queued->id, options_.node_id, clock_.NowMillis());
-    if (!claimed) return claimed.error();
-    if (!*claimed) return answer;  // another worker got it first; it runs there
     RunResult result;
     auto done = Execute(*queued, &result);
     if (!done) return done.error();
@@ -329,15 +331,16 @@ Result<store::Execution> Executor::RunOnce(const store::Scenario& scenario, cons
     if (bundle) in["bundle"] = std::move(*bundle);
     e.input_json = json::serialize(in);
     e.not_before = clock_.NowMillis();
+    if (wait) {
+        e.status = ExecutionStatus::kRunning;
+        e.claimed_by = options_.node_id;
+    }
     auto queued = store_.EnqueueExecution(e);
     if (!queued) return queued.error();
     if (!wait) {
         Wake();
         return queued;
     }
-    auto claimed = store_.ClaimExecution(queued->id, options_.node_id, clock_.NowMillis());
-    if (!claimed) return claimed.error();
-    if (!*claimed) return store_.GetExecution(scenario.team_id, queued->id);
     return Execute(*queued);
 }
 

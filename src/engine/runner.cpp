@@ -52,6 +52,7 @@ std::optional<ModuleInfo> DescribeModule(const catalog::Catalog& catalog, const 
             info.api_call_app = app;
             info.type = catalog::ModuleType::kUniversal;
             info.connection_app = app->name;
+            info.connection_required = true;
             return info;
         }
     }

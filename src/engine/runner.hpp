@@ -52,7 +52,8 @@ struct ModuleInfo {
     std::string connection_type;  // the connection type it needs ("" = any of connection_app, or none)
     std::string connection_app;   // the app whose connection types it accepts ("" = none)
     std::vector<std::string> scope;
-    bool NeedsConnection() const { return !connection_type.empty(); }
+    bool connection_required = false;  // a connection of connection_app must be bound (Make an API call)
+    bool NeedsConnection() const { return !connection_type.empty() || connection_required; }
     bool TakesConnection() const { return !connection_type.empty() || !connection_app.empty(); }
     bool IsTrigger() const { return type == catalog::ModuleType::kTrigger || type == catalog::ModuleType::kInstant; }
 };

@@ -134,7 +134,9 @@ class ScenarioStore {
     virtual core::Result<std::vector<std::int64_t>> ListScenariosUsingDynamic(std::int64_t dynamic_id) = 0;
 
     // Executions.
-    virtual core::Result<Execution> EnqueueExecution(const Execution& e) = 0;  // status queued, id/created_at set
+    // Status queued, id/created_at set; or, with e.status kRunning and e.claimed_by set, inserted already claimed
+    // by that holder (attempts 1, started_at now) so that no other worker can take it.
+    virtual core::Result<Execution> EnqueueExecution(const Execution& e) = 0;
     // Claims up to `limit` queued executions with not_before <= now, oldest first: status running, claimed_by,
     // started_at = now, attempts + 1. Concurrent claimers never get the same row.
     virtual core::Result<std::vector<Execution>> ClaimExecutions(const std::string& holder, std::int64_t now_ms,

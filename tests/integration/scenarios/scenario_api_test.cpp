@@ -313,6 +313,11 @@ TEST_F(ScenarioApiTest, WebhookCallsTheUpstreamWithTheConnectionAndResponds) {
     EXPECT_EQ(Call(token_b, "GET", Path(s)).status, 404);
     EXPECT_EQ(Call(token_b, "POST", Path(s, "/run")).status, 404);
 
+    // A body that says it is JSON but is not: refused, nothing queued.
+    auto malformed =
+        HttpRequest(server.port, "POST", HookTarget(s), "{\"item\": ", {{"Content-Type", "Application/JSON"}});
+    EXPECT_EQ(malformed.status, 400) << malformed.body;
+
     // Unknown webhook token.
     EXPECT_EQ(HttpRequest(server.port, "POST", "/hooks/nope", "{}").status, 404);
 

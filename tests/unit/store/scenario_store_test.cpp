@@ -174,6 +174,27 @@ TEST_P(ScenarioStoreTest, CreateRefusesBadInput) {
     EXPECT_EQ(s.inputs_json, "[]");
 }
 
+TEST_P(ScenarioStoreTest, AnExecutionCanBeInsertedAlreadyClaimed) {
+    const Scenario s = Create(team_, "Hook");
+    Execution e;
+    e.team_id = team_;
+    e.scenario_id = s.id;
+    e.trigger = "webhook";
+    e.status = ExecutionStatus::kRunning;
+    e.claimed_by = "node-a";
+    const Execution mine = Must(scenarios_->EnqueueExecution(e));
+    EXPECT_EQ(mine.status, ExecutionStatus::kRunning);
+    EXPECT_EQ(mine.claimed_by, "node-a");
+    EXPECT_EQ(mine.attempts, 1);
+    EXPECT_TRUE(mine.started_at.has_value());
+    // No worker can take it, and only its holder can finish it.
+    EXPECT_TRUE(Must(scenarios_->ClaimExecutions("node-b", clock_.NowMillis() + 1000, 10)).empty());
+    ExecutionOutcome done;
+    EXPECT_FALSE(Must(scenarios_->FinishExecution(mine.id, "node-b", done)));
+    EXPECT_TRUE(Must(scenarios_->FinishExecution(mine.id, "node-a", done)));
+    EXPECT_EQ(Must(scenarios_->GetExecution(team_, mine.id)).status, ExecutionStatus::kSuccess);
+}
+
 TEST_P(ScenarioStoreTest, HookTokensAreUniqueAndFindTheirScenario) {
     const Scenario hooked = Create(team_, "Hooked", "tok-1");
     // Scenarios without a hook do not collide with each other.
