@@ -212,10 +212,21 @@ Result<store::Execution> Executor::Execute(const store::Execution& claimed, RunR
     outcome.error_message = result.error.message;
     outcome.error_module_id = result.error_module_id;
     outcome.log_json = json::serialize(result.log);
-    if (result.response) outcome.result_json = json::serialize(*result.response);
+    // A confidential scenario keeps no payload: the webhook answer is returned, not stored.
+    if (result.response && !req.confidential) outcome.result_json = json::serialize(*result.response);
     // A failed run is rolled back: the trigger's items are read again next time (Make's "commit trigger last").
     if (result.status != ExecutionStatus::kError) outcome.cursors = result.cursors;
-    auto finished = store_.FinishExecution(claimed.id, options_.node_id, outcome);
+    // Interrupted by a server stop: back to the queue, so this or another node runs it again (modules that had
+    // already run will run again: at-least-once across a stop, never lost).
+    std::optional<std::int64_t> requeue;
+    if (stopping_ && result.status == ExecutionStatus::kError && result.error.type == errors::kRuntime &&
+        claimed.trigger != "webhook") {
+        requeue = clock_.NowMillis();
+        outcome.status = ExecutionStatus::kQueued;
+        outcome.cursors.clear();
+    }
+    auto finished = store_.FinishExecution(claimed.id, options_.node_id, outcome, requeue);
+    if (finished && *finished && requeue) return store_.GetExecution(claimed.team_id, claimed.id);
     if (!finished) return finished.error();
     if (!*finished)
         return core::Conflict("execution " + std::to_string(claimed.id) + " was taken over by another node");
