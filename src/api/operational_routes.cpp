@@ -39,6 +39,7 @@ http_server::Router BuildRouter(ApiDeps deps) {
     AddAccountRoutes(router, deps);
     AddConnectionRoutes(router, deps);
     AddScenarioRoutes(router, deps);
+    AddCatalogRoutes(router, deps);
     AddSessionRoutes(router, deps);
     AddUiRoutes(router, deps.web_dir);
     return router;

@@ -68,7 +68,8 @@ int RunServe(const Config& config) {
                       (*rt)->scenarios.get(),
                       (*rt)->executor.get(),
                       config.public_url.rfind("https://", 0) == 0,
-                      WebDir()};
+                      WebDir(),
+                      (*rt)->catalog.get()};
     http_server::ServerOptions options;
     options.host = config.listen_host;
     options.port = config.listen_port;

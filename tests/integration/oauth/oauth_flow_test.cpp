@@ -220,6 +220,31 @@ class OAuthFlowTest : public ::testing::Test {
     std::vector<std::string> replies;
 };
 
+TEST_F(OAuthFlowTest, TheCatalogEndpointDescribesAppsWithoutTheirSecrets) {
+    auto list = Call("GET", "/api/v2/apps?details=true");
+    ASSERT_EQ(list.status, 200) << list.body;
+    EXPECT_EQ(list.body.find(kClientSecret), std::string::npos) << "the operator's client secret reached the API";
+    EXPECT_EQ(list.body.find("\"communication\""), std::string::npos);
+    auto app = Call("GET", "/api/v2/apps/idp");
+    ASSERT_EQ(app.status, 200) << app.body;
+    const json::value doc = Json(app.body);
+    EXPECT_EQ(app.body.find(kClientSecret), std::string::npos);
+    const auto& types = doc.at("app").at("connections").as_array();
+    ASSERT_EQ(types.size(), 2u);
+    EXPECT_TRUE(types.at(0).at("oauth").as_bool());
+    EXPECT_EQ(types.at(0).at("scopes").as_array().size(), 4u);
+    EXPECT_EQ(doc.at("app").at("modules").at(0).at("id").as_string(), "idp:exportProfile");
+    EXPECT_EQ(doc.at("app").at("modules").at(0).at("scope"), json::parse(R"(["openid","write"])"));
+    // The machine type's secret field is marked secret, so the UI renders a password input.
+    bool secret_field = false;
+    for (const auto& p : types.at(1).at("parameters").as_array()) {
+        if (p.at("name").as_string() == "clientSecret") secret_field = p.at("secret").as_bool();
+    }
+    EXPECT_TRUE(secret_field);
+    EXPECT_EQ(Call("GET", "/api/v2/apps/nope").status, 404);
+    EXPECT_EQ(HttpRequest(port, "GET", "/api/v2/apps").status, 401);
+}
+
 TEST_F(OAuthFlowTest, AuthorizationCodeWithPkceProducesAVerifiedConnection) {
     auto [id, url] = StartCreate(R"(["read"])");
     EXPECT_NE(url.find("code_challenge="), std::string::npos) << url;

@@ -100,6 +100,8 @@ const std::vector<RouteSpec> kRoutes = {
     {"GET", "/api/v2/connections/{connectionId}/usage"},
     {"POST", "/hooks/{token}"},
     {"GET", "/hooks/{token}"},
+    {"GET", "/api/v2/apps"},
+    {"GET", "/api/v2/apps/{appName}"},
     {"POST", "/api/v2/auth/login"},
     {"POST", "/api/v2/auth/setup"},
     {"GET", "/api/v2/auth/session"},
@@ -403,7 +405,8 @@ class OpenApiTest : public ::testing::Test {
                        with_scenarios ? scenarios_.get() : nullptr,
                        with_scenarios ? executor_.get() : nullptr,
                        false,
-                       dir_.path().string()};  // a web UI folder (its files need not exist for the routes)
+                       dir_.path().string(),  // a web UI folder (its files need not exist for the routes)
+                       &catalog_};
     }
 
     testing::TempDir dir_;
