@@ -147,15 +147,20 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(const Config& config, KeyPolicy pol
         http_options.allow_private_network = config.allow_private_network;
         rt->http = std::make_unique<http_client::CurlHttpClient>(http_options);
         rt->verifier = std::make_unique<connections::HttpVerifier>(*rt->http, rt->clock, rt->random);
+        nativeapps::NativeAppsOptions native_options;
+        native_options.allow_private_network = config.allow_private_network;
+        rt->native_verifier = std::make_unique<nativeapps::NativeVerifier>(*rt->verifier, native_options);
         auto clients = LoadOAuthClients(config.oauth_clients_file);
         if (!clients) return clients.error();
         rt->oauth = std::make_unique<oauth::OAuthEngine>(*rt->http, rt->clock, rt->random, config.public_url,
                                                          std::move(*clients));
         rt->credentials = std::make_unique<connections::CredentialStore>(*rt->store, *rt->vault);
-        rt->connections = std::make_unique<connections::ConnectionService>(
-            *rt->store, *rt->credentials, *rt->catalog, *rt->verifier, *rt->accounts, rt->clock, rt->oauth.get());
+        rt->connections = std::make_unique<connections::ConnectionService>(*rt->store, *rt->credentials, *rt->catalog,
+                                                                           *rt->native_verifier, *rt->accounts,
+                                                                           rt->clock, rt->oauth.get());
         rt->scenario_store = store::MakeSqlScenarioStore(rt->store->db(), rt->clock);
         rt->modules = std::make_unique<engine::ModuleRegistry>(engine::ModuleRegistry::WithBuiltins());
+        nativeapps::RegisterNativeModules(*rt->modules, native_options);
         rt->runner = std::make_unique<engine::Runner>(*rt->catalog, *rt->modules, *rt->connections, *rt->scenario_store,
                                                       *rt->http, rt->clock, rt->random);
         rt->scenarios = std::make_unique<engine::ScenarioService>(*rt->store, *rt->scenario_store, *rt->accounts,

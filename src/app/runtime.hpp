@@ -15,6 +15,7 @@
 #include "engine/runner.hpp"
 #include "engine/scenario_service.hpp"
 #include "http_client/curl_http_client.hpp"
+#include "nativeapps/native_verifier.hpp"
 #include "store/store.hpp"
 #include "vault/key_ring.hpp"
 #include "vault/vault.hpp"
@@ -34,6 +35,8 @@ struct Runtime {
     catalog::LoadReport catalog_report;
     std::unique_ptr<http_client::CurlHttpClient> http;
     std::unique_ptr<connections::HttpVerifier> verifier;
+    // The verifier the connection service uses: native types (email, postgres) here, the rest via `verifier`.
+    std::unique_ptr<nativeapps::NativeVerifier> native_verifier;
     std::unique_ptr<oauth::OAuthEngine> oauth;
     std::unique_ptr<connections::CredentialStore> credentials;
     std::unique_ptr<connections::ConnectionService> connections;

@@ -15,7 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kApps = SWITCHBOARD_APPS_DIR;
-constexpr std::size_t kBuiltinApps = 24;  // apps/*.json
+constexpr std::size_t kBuiltinApps = 26;  // apps/*.json
 
 void Write(const testing::TempDir& dir, const std::string& name, const std::string& text) {
     std::ofstream(dir.file(name)) << text;
