@@ -14,8 +14,11 @@
 #include <cctype>
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <random>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "support/temp_dir.hpp"
@@ -237,5 +240,38 @@ std::string PostgresServer::CreateDatabase(const std::string& name_prefix) {
 }
 
 void PostgresServer::Checkpoint() { RunAdminStatement(port_, "CHECKPOINT"); }
+
+PostgresServer::PasswordLogin PostgresServer::CreatePasswordLogin(const std::string& name_prefix) {
+    PasswordLogin login;
+    const std::string db = CreateDatabase(name_prefix);
+    login.database = db.substr(db.rfind('/') + 1);
+    login.role = login.database + "_role";
+    // Letters and digits only, so the literal below needs no quoting.
+    static constexpr char kAlphabet[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    std::random_device random;
+    for (int i = 0; i < 24; ++i) login.password += kAlphabet[random() % (sizeof kAlphabet - 1)];
+    RunAdminStatement(port_, "CREATE ROLE \"" + login.role + "\" LOGIN PASSWORD '" + login.password + "'");
+    RunAdminStatement(port_, "ALTER DATABASE \"" + login.database + "\" OWNER TO \"" + login.role + "\"");
+    {
+        // pg_hba.conf is read top-down: this line precedes initdb's trust lines.
+        std::lock_guard<std::mutex> lock(CounterMutex());
+        const std::string hba = data_dir_ + "/pg_hba.conf";
+        const std::string rules = ReadFile(hba);
+        std::ofstream out(hba, std::ios::trunc);
+        out << "host all " << login.role << " 127.0.0.1/32 scram-sha-256\n" << rules;
+    }
+    RunAdminStatement(port_, "SELECT pg_reload_conf()");
+    // The reload is asynchronous: wait until a wrong password is refused.
+    const std::string wrong =
+        "postgresql://" + login.role + ":wrong@127.0.0.1:" + std::to_string(port_) + "/" + login.database;
+    for (int i = 0; i < 100; ++i) {
+        PGconn* conn = PQconnectdb(wrong.c_str());
+        const bool refused = PQstatus(conn) != CONNECTION_OK;
+        PQfinish(conn);
+        if (refused) return login;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    throw std::runtime_error("test PostgreSQL server: pg_hba.conf reload did not take effect");
+}
 
 }  // namespace switchboard::testing

@@ -18,6 +18,14 @@ class PostgresServer {
     int port() const { return port_; }
     // A new, empty database; returns its libpq URI ("postgresql://postgres@127.0.0.1:PORT/NAME").
     std::string CreateDatabase(const std::string& name_prefix = "t");
+    // A login role whose password the server really checks (scram-sha-256 from 127.0.0.1; the server's other
+    // logins stay trust), owning a new, empty database of its own.
+    struct PasswordLogin {
+        std::string role;
+        std::string password;
+        std::string database;
+    };
+    PasswordLogin CreatePasswordLogin(const std::string& name_prefix = "app");
     // The data directory (tests scan the table files for leaked secrets).
     const std::string& data_dir() const { return data_dir_; }
     // Forces a checkpoint so table bytes are on disk.
