@@ -32,12 +32,16 @@ asan: deps-test
 	@cmake --build --preset asan -j $(JOBS)
 	@ctest --test-dir build-asan --output-on-failure -j $(JOBS) -E iml_fuzz
 
-# Google Benchmark micro-benchmarks (Release); results as JSON in bench/results/ (git-ignored).
+# Google Benchmark micro-benchmarks, then the end-to-end workload (nginx upstream + wrk; scripts/bench-e2e.sh),
+# from a Release build; every figure is printed and saved as JSON in bench/results/ (git-ignored). See
+# docs/performance.md. BENCH_DURATION=N shortens or lengthens each end-to-end load (seconds, default 20).
 bench: deps-test
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release -j $(JOBS) --target iml_bench
+	@cmake --build --preset release -j $(JOBS) --target switchboard loadgen iml_bench service_bench
 	@mkdir -p bench/results
 	./build/bench/iml_bench --benchmark_out=bench/results/iml.json --benchmark_out_format=json
+	./build/bench/service_bench --benchmark_out=bench/results/service.json --benchmark_out_format=json
+	scripts/bench-e2e.sh build
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
