@@ -1,5 +1,5 @@
 // The application: session handling, the left sidebar and the pages.
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, setCsrfToken, setUnauthorizedHandler } from './api';
 import { SetupPage, SignInPage } from './pages/authPages';
 import { ConnectionsPage } from './pages/connections';
@@ -85,11 +85,15 @@ export function App() {
 }
 
 const navItems: Array<{ href: string; label: string; icon: string }> = [
-    { href: '/scenarios', label: 'Scenarios', icon: 'M4 6h16M4 12h10M4 18h7' },
-    { href: '/connections', label: 'Connections', icon: 'M8 12a4 4 0 014-4h2M16 12a4 4 0 01-4 4h-2M9 12h6' },
-    { href: '/dynamic-connections', label: 'Dynamic connections', icon: 'M5 7h6M5 12h14M13 17h6M15 5l4 2-4 2' },
+    { href: '/scenarios', label: 'Scenarios', icon: 'M4 5h5v5H4zM15 14h5v5h-5zM6.5 10v3a2.5 2.5 0 002.5 2.5h6' },
+    {
+        href: '/connections',
+        label: 'Connections',
+        icon: 'M10 13a5 5 0 007.07 0l2.83-2.83a5 5 0 00-7.07-7.07l-1.3 1.3M14 11a5 5 0 00-7.07 0l-2.83 2.83a5 5 0 007.07 7.07l1.3-1.3',
+    },
+    { href: '/dynamic-connections', label: 'Dynamic connections', icon: 'M16 3h5v5M4 20L21 3M21 16v5h-5M15 15l6 6M4 4l5 5' },
     { href: '/team', label: 'Team', icon: 'M9 11a3 3 0 100-6 3 3 0 000 6zM3 19a6 6 0 0112 0M17 11a2.5 2.5 0 100-5M21 19a5 5 0 00-4-4.9' },
-    { href: '/audit', label: 'Audit log', icon: 'M7 4h10v16H7zM10 8h4M10 12h4M10 16h2' },
+    { href: '/audit', label: 'Audit log', icon: 'M7 3h10v18H7zM10 8h4M10 12h4M10 16h2' },
 ];
 
 function Shell(props: { info: SessionInfo; onSignOut: () => void }) {
@@ -102,10 +106,16 @@ function Shell(props: { info: SessionInfo; onSignOut: () => void }) {
         setMenuOpen(false);
         if (path === '/' || path === '/sign-in' || path.startsWith('/setup')) navigate('/scenarios', { replace: true });
     }, [path]);
+    const firstRender = useRef(true);
     useEffect(() => {
-        // Move focus to the page's heading after navigation, for screen readers and keyboards.
+        // After navigating (not on the first load), move focus to the new page's heading, for screen readers and
+        // keyboards.
+        if (firstRender.current) {
+            firstRender.current = false;
+            return;
+        }
         const h = document.getElementById('page-title');
-        if (h && document.activeElement === document.body) h.focus();
+        if (h && (document.activeElement === document.body || document.activeElement?.closest('.nav-list'))) h.focus();
     }, [path]);
 
     const session: SessionState | null = useMemo(
@@ -227,12 +237,13 @@ function Page(props: { path: string }) {
     const params = new URLSearchParams(query);
     let m: Record<string, string> | null;
     if (p === '/scenarios') return <ScenariosPage />;
-    if (p === '/scenarios/new') return <ScenarioBuilder key="new" scenarioId={null} />;
+    // One builder for /scenarios/new and /scenarios/{id}: saving a new scenario moves to its path in place.
+    if (p === '/scenarios/new') return <ScenarioBuilder key="builder" scenarioId={null} />;
     if ((m = match('/scenarios/:id/history', p))) {
         const execution = params.get('execution');
         return <HistoryPage key={m.id} scenarioId={Number(m.id)} executionId={execution ? Number(execution) : undefined} />;
     }
-    if ((m = match('/scenarios/:id', p))) return <ScenarioBuilder key={m.id} scenarioId={Number(m.id)} />;
+    if ((m = match('/scenarios/:id', p))) return <ScenarioBuilder key="builder" scenarioId={Number(m.id)} />;
     if (p === '/connections') return <ConnectionsPage highlight={Number(params.get('connection')) || undefined} />;
     if (p === '/dynamic-connections') return <DynamicConnectionsPage />;
     if (p === '/team') return <TeamPage />;

@@ -221,6 +221,8 @@ export function CreateConnectionDialog(props: {
             const data: Values = {};
             for (const p of type.parameters) if (values[p.name] !== undefined) data[p.name] = values[p.name];
             const r = await api.createConnection(team.id, { name: name.trim(), type: type.name, scopes, data });
+            // The server stores OAuth connections without the name given at creation (see web/README.md); name it.
+            if (r.connection.name !== name.trim()) await api.renameConnection(r.connection.id, name.trim());
             if (r.authorizeUrl) consent.open(r.authorizeUrl);
             else props.onCreated(r.connection);
         } catch (err) {
@@ -252,8 +254,8 @@ export function CreateConnectionDialog(props: {
                     <span>{app?.label ?? type.app}</span>
                 </div>
                 <div class="field">
-                    <label for="create-conn-name" class="field-label">
-                        Connection name<span class="required" aria-hidden="true"> *</span>
+                    <label for="create-conn-name" class="field-label is-required">
+                        Connection name
                     </label>
                     <input
                         id="create-conn-name"
@@ -313,7 +315,6 @@ export function EditConnectionDialog(props: { connection: Connection; onClose: (
     const [error, setError] = useState<unknown>(null);
     const [busy, setBusy] = useState(false);
     const [extraScopes, setExtraScopes] = useState<string[]>([]);
-    const [freeScopes, setFreeScopes] = useState('');
     const consent = useConsent(async (id) => {
         try {
             props.onSaved(await api.connection(id));
@@ -367,7 +368,7 @@ export function EditConnectionDialog(props: { connection: Connection; onClose: (
             setBusy(true);
             try {
                 if (name.trim() !== c.name) await api.renameConnection(c.id, name.trim());
-                const extra = [...extraScopes, ...freeScopes.split(/[\s,]+/).filter(Boolean)];
+                const extra = extraScopes;
                 const r = await api.reauthorize(c.id, extra);
                 if (r.wouldBreak.length > 0) consent.setPhase({ kind: 'confirm', authorizeUrl: r.authorizeUrl, wouldBreak: r.wouldBreak, extra });
                 else consent.open(r.authorizeUrl);
@@ -453,17 +454,18 @@ export function EditConnectionDialog(props: { connection: Connection; onClose: (
                     </span>
                 </div>
                 <div class="field">
-                    <label for="edit-conn-name" class="field-label">
-                        Connection name<span class="required" aria-hidden="true"> *</span>
+                    <label for="edit-conn-name" class="field-label is-required">
+                        Connection name
                     </label>
                     <input id="edit-conn-name" type="text" required value={name} onInput={(e) => setName(e.currentTarget.value)} />
                     {errors.__name && <p class="field-error">{errors.__name}</p>}
                 </div>
                 {!schema && !loadError && <Spinner label="Loading the form" />}
                 <ErrorMessage error={loadError} />
-                {schema && (
+                {schema && oauth && <OAuthSettings params={params} values={values} />}
+                {schema && !oauth && (
                     <>
-                        {!oauth && params.some((p) => isSecret(p)) && (
+                        {params.some((p) => isSecret(p)) && (
                             <p class="help">Secret fields are not shown. Enter them again to save: Save replaces the whole connection.</p>
                         )}
                         <FieldList
@@ -475,7 +477,7 @@ export function EditConnectionDialog(props: { connection: Connection; onClose: (
                             placeholder={(p) => (isSecret(p) ? (oauth ? 'Kept; changed by reauthorizing' : 'Enter it again') : undefined)}
                             onChange={(n, v) => setValues({ ...values, [n]: v })}
                         />
-                        {params.some((p) => p.editable === false) && !oauth && (
+                        {params.some((p) => p.editable === false) && (
                             <p class="help">Greyed-out fields cannot change; create a new connection to use other values.</p>
                         )}
                     </>
@@ -490,17 +492,7 @@ export function EditConnectionDialog(props: { connection: Connection; onClose: (
                                 <p class="scope-chips">
                                     {c.scopes.length ? c.scopes.map((s) => <code key={s}>{s}</code>) : <span class="muted">none</span>}
                                 </p>
-                                <label for="edit-conn-extra-scopes" class="field-label">
-                                    Additional scopes
-                                </label>
-                                <input
-                                    id="edit-conn-extra-scopes"
-                                    type="text"
-                                    value={freeScopes}
-                                    placeholder="e.g. write offline_access"
-                                    onInput={(e) => setFreeScopes(e.currentTarget.value)}
-                                />
-                                <p class="help">Separated by spaces.</p>
+                                <p class="help">This connection asks for the scopes in its settings.</p>
                             </div>
                         )}
                         {phase.kind === 'idle' && (
@@ -513,6 +505,31 @@ export function EditConnectionDialog(props: { connection: Connection; onClose: (
                 <ErrorMessage error={error} />
             </form>
         </Dialog>
+    );
+}
+
+// An OAuth connection's settings, read-only: they were fixed at creation; only consent changes the connection.
+function OAuthSettings(props: { params: Param[]; values: Values }) {
+    const shown = props.params.filter((p) => !isSecret(p) && props.values[p.name] !== undefined && props.values[p.name] !== '');
+    if (shown.length === 0) return null;
+    const text = (p: Param, v: unknown): string => {
+        if (Array.isArray(v)) return v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join(', ') || '—';
+        const option = p.options?.find((o) => String(o.value) === String(v));
+        return option ? option.label : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    };
+    return (
+        <div class="settings-box">
+            <span class="field-label">Connection settings</span>
+            <dl class="settings-list">
+                {shown.map((p) => (
+                    <div key={p.name}>
+                        <dt>{p.label}</dt>
+                        <dd>{text(p, props.values[p.name])}</dd>
+                    </div>
+                ))}
+            </dl>
+            <p class="help">Fixed when the connection was created; create a new connection to use other settings.</p>
+        </div>
     );
 }
 

@@ -81,14 +81,8 @@ export function ParamField(props: {
     const errId = props.error ? `${id}-error` : undefined;
     const describedBy = [helpId, errId].filter(Boolean).join(' ') || undefined;
     const label = (
-        <label for={id} class="field-label">
+        <label for={id} class={`field-label${p.required ? ' is-required' : ''}`}>
             {p.label}
-            {p.required && (
-                <span class="required" aria-hidden="true">
-                    {' '}
-                    *
-                </span>
-            )}
         </label>
     );
     const help = p.help && (
@@ -179,10 +173,7 @@ export function ParamField(props: {
     if (p.type === 'array') {
         return (
             <fieldset class="field field-array" aria-describedby={describedBy}>
-                <legend class="field-label">
-                    {p.label}
-                    {p.required && <span class="required" aria-hidden="true"> *</span>}
-                </legend>
+                <legend class={`field-label${p.required ? ' is-required' : ''}`}>{p.label}</legend>
                 {help}
                 <ArrayEditor {...props} id={id} />
                 {error}

@@ -46,7 +46,7 @@ export function ValueTree(props: { value: unknown; name?: string; depth?: number
         const entries = Array.isArray(v) ? v.map((x, i) => [String(i + 1), x] as const) : Object.entries(v as Record<string, unknown>);
         const summary = Array.isArray(v) ? `Array (${v.length})` : `Collection (${entries.length})`;
         return (
-            <details class="tree" open={depth < 2}>
+            <details class="tree" open={depth < 4}>
                 <summary>
                     {label} <span class="tree-type">{summary}</span>
                 </summary>

@@ -28,6 +28,10 @@ export function SignInPage(props: { onSignedIn: (s: SessionInfo) => void; notice
     const submit = async (e: Event) => {
         e.preventDefault();
         setError(null);
+        if (!email.trim() || !password) {
+            setError(new Error('Enter your email and password.'));
+            return;
+        }
         setBusy(true);
         try {
             props.onSignedIn(await api.login(email.trim(), password));
@@ -44,7 +48,7 @@ export function SignInPage(props: { onSignedIn: (s: SessionInfo) => void; notice
     return (
         <AuthFrame title="Sign in">
             {props.notice && <Notice kind="info">{props.notice}</Notice>}
-            <form onSubmit={submit} class="form" noValidate={false}>
+            <form onSubmit={submit} class="form" noValidate>
                 <div class="field">
                     <label for="signin-email">Email</label>
                     <input
@@ -118,7 +122,7 @@ export function SetupPage(props: { token: string; onSignedIn: (s: SessionInfo) =
     return (
         <AuthFrame title="Set up Switchboard">
             <p class="muted">Choose the password of the administrator account.</p>
-            <form onSubmit={submit} class="form">
+            <form onSubmit={submit} class="form" noValidate>
                 <div class="field">
                     <label for="setup-password">Password</label>
                     <input

@@ -135,7 +135,25 @@ export function ScenarioBuilder(props: { scenarioId: number | null }) {
     useEffect(() => {
         api.connections(team.id).then(setConnections, () => undefined);
         api.dynamicConnections(team.id).then(setDynamics, () => undefined);
-        if (props.scenarioId === null) return;
+    }, [team.id]);
+
+    useEffect(() => {
+        // Saving a new scenario moves to /scenarios/{id}: the builder keeps its state.
+        if (props.scenarioId !== null && scenario?.id === props.scenarioId) return;
+        setLastRun(null);
+        setDirty(false);
+        setMessage('');
+        setError(null);
+        setEditingId(null);
+        if (props.scenarioId === null) {
+            setScenario(null);
+            setBlueprint(emptyBlueprint());
+            setScheduling({ type: 'on-demand' });
+            setInputs([]);
+            setName('New scenario');
+            return;
+        }
+        setBlueprint(null);
         const id = props.scenarioId;
         Promise.all([api.scenario(id), api.blueprint(id)]).then(
             ([s, bp]) => {
@@ -147,7 +165,7 @@ export function ScenarioBuilder(props: { scenarioId: number | null }) {
             },
             setLoadError,
         );
-    }, [props.scenarioId, team.id]);
+    }, [props.scenarioId]);
 
     // Leaving with unsaved changes asks first.
     useEffect(() => {
@@ -223,7 +241,15 @@ export function ScenarioBuilder(props: { scenarioId: number | null }) {
         setBusy('running');
         try {
             const r = await api.runScenario(s.id);
-            setLastRun(r.execution);
+            let e = r.execution;
+            setLastRun(e);
+            // The answer is normally the finished run; one still queued or running is followed until it ends.
+            const deadline = Date.now() + 5 * 60 * 1000;
+            while ((e.status === 'queued' || e.status === 'running') && Date.now() < deadline) {
+                await new Promise((resolve) => window.setTimeout(resolve, 700));
+                e = await api.execution(s.id, e.id);
+                setLastRun(e);
+            }
             setMessage('');
         } catch (e) {
             setError(e);
@@ -755,8 +781,8 @@ function ModuleDialog(props: {
                 )}
                 {def && def.connectionTypes.length > 0 && (
                     <div class="field connection-field">
-                        <label for={`${idPrefix}-connection`} class="field-label">
-                            Connection{def.connectionRequired && <span class="required" aria-hidden="true"> *</span>}
+                        <label for={`${idPrefix}-connection`} class={`field-label${def.connectionRequired ? ' is-required' : ''}`}>
+                            Connection
                         </label>
                         <div class="connection-row">
                             <select

@@ -57,7 +57,7 @@ export function ConnectionsPage(props: { highlight?: number }) {
     return (
         <div class="page">
             <PageHeader title="Connections" subtitle="The credentials your scenarios use to reach apps. Secrets never leave the server.">
-                {editor && (
+                {editor && list !== null && list.length > 0 && (
                     <button type="button" class="button button-primary" onClick={() => setCreating('choose')}>
                         Create a connection
                     </button>
@@ -174,7 +174,7 @@ function ChooseAppDialog(props: { onClose: () => void; onChoose: (app: AppDef) =
     return (
         <Dialog title="Create a connection" onClose={props.onClose}>
             <label for="choose-app-search" class="field-label">
-                App
+                Search apps
             </label>
             <input
                 id="choose-app-search"

@@ -47,7 +47,7 @@ export function DynamicConnectionsPage() {
     return (
         <div class="page">
             <PageHeader title="Dynamic connections" subtitle="Let each run choose which connection a module uses, e.g. one account per department.">
-                {create}
+                {list !== null && list.length > 0 && create}
             </PageHeader>
             <ErrorMessage error={error} />
             {list === null && error === null && <Spinner label="Loading dynamic connections" />}
@@ -197,8 +197,8 @@ function DynamicDialog(props: {
         >
             <form id="dynamic-form" class="form" onSubmit={save}>
                 <div class="field">
-                    <label for="dynamic-name" class="field-label">
-                        Name<span class="required" aria-hidden="true"> *</span>
+                    <label for="dynamic-name" class="field-label is-required">
+                        Name
                     </label>
                     <input id="dynamic-name" required value={name} onInput={(ev) => setName(ev.currentTarget.value)} />
                 </div>

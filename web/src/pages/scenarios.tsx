@@ -39,7 +39,7 @@ export function ScenariosPage() {
     const catalog = loadCatalog();
     return (
         <div class="page">
-            <PageHeader title="Scenarios">{editor && create}</PageHeader>
+            <PageHeader title="Scenarios">{editor && list !== null && list.length > 0 && create}</PageHeader>
             {error !== null && (
                 <div>
                     <ErrorMessage error={error} title="The scenarios could not be loaded." />
