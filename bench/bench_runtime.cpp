@@ -26,7 +26,8 @@ T Must(core::Result<T> r, const char* what) {
     return std::move(*r);
 }
 
-// The workload's scenario (bench/e2e/README.md, docs/performance.md): webhook → HTTP GET with the connection → webhook response.
+// The workload's scenario (bench/e2e/README.md, docs/performance.md): webhook → HTTP GET with the connection → webhook
+// response.
 std::string WorkloadBlueprint(core::ConnectionId connection) {
     return R"({"name": "Webhook to API", "flow": [
         {"id": 1, "module": "gateway:CustomWebHook", "version": 1, "parameters": {"hook": 1}, "mapper": null},
