@@ -15,15 +15,18 @@ deps-test:
 build: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS) --target switchboard
+	@scripts/build-web.sh
 
 run: build
 	./build/switchboard serve --data-dir $(DATA_DIR)
 
 # Every test: unit, storage (SQLite + a real PostgreSQL the tests start), HTTP, CLI/process integration,
-# OAuth against oidc-provider, the template fuzzer, and the format check. Exits non-zero when anything fails.
+# OAuth against oidc-provider, mail against Dovecot + Postfix, the browser end-to-end tests (tests/e2e, Debian's
+# Chromium), the template fuzzer, and the format check. Exits non-zero when anything fails.
 test: deps-test
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
+	@scripts/build-web.sh
 	@ctest --test-dir build --output-on-failure -j $(JOBS)
 
 # The same suite built with AddressSanitizer + UndefinedBehaviorSanitizer.

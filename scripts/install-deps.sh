@@ -8,11 +8,14 @@ test=(googletest libgtest-dev libgmock-dev libbenchmark-dev nginx wrk postgresql
 # Mail: GMime builds src/mail; Dovecot and Postfix are the real IMAP and SMTP servers its tests start.
 build+=(libgmime-3.0-dev)
 test+=(dovecot-imapd dovecot-lmtpd postfix openssl)
+# Browser end-to-end tests (tests/e2e): Debian's Chromium, driven by playwright-core (no browser download).
+test+=(chromium)
 want=("${build[@]}")
 [ "$kind" = test ] && want+=("${test[@]}")
 # The OAuth 2 / OpenID provider fixture (tests/support/oidc) runs on Node.js. A node already on PATH (e.g. the
 # image's NodeSource build) is kept: Debian's npm package would replace it with Debian's nodejs.
-if [ "$kind" = test ] && ! command -v node >/dev/null 2>&1; then want+=(nodejs npm); fi
+# The web UI (web/) is built with Node.js and npm too, so `make run` needs them as well.
+if ! command -v node >/dev/null 2>&1; then want+=(nodejs npm); fi
 
 missing=()
 for p in "${want[@]}"; do
