@@ -435,8 +435,19 @@ describe('connections in the browser', () => {
         await confirm.getByRole('link', { name: scenarioName }).waitFor();
         await confirm.getByText('(active, scheduled)').waitFor();
         assert.match(await del.getAttribute('class'), /button-danger\b/);
-        const [r, g, b] = (await del.evaluate((el) => getComputedStyle(el).backgroundColor)).match(/\d+/g).map(Number);
-        assert.ok(r > 150 && g < 70 && b < 70, `the confirming Delete button is rgb(${r}, ${g}, ${b}), not red`);
+        // Red once its colour transition has ended.
+        await page
+            .waitForFunction(
+                (el) => {
+                    const [r, g, b] = getComputedStyle(el).backgroundColor.match(/\d+/g).map(Number);
+                    return r > 150 && g < 70 && b < 70;
+                },
+                await del.elementHandle(),
+                { timeout: 3000 },
+            )
+            .catch(async () => {
+                assert.fail(`the confirming Delete button is ${await del.evaluate((el) => getComputedStyle(el).backgroundColor)}, not red`);
+            });
         await browser.screenshot('connections-delete-confirm');
         const id = (await connectionByName('Upstream key')).id;
         await del.click();

@@ -103,6 +103,14 @@ function Shell(props: { info: SessionInfo; onSignOut: () => void }) {
     const team = props.info.teams.find((t) => t.id === teamId) ?? props.info.teams[0];
 
     useEffect(() => {
+        if (!menuOpen) return;
+        const onKey = (e: KeyboardEvent) => {
+            if (e.key === 'Escape') setMenuOpen(false);
+        };
+        document.addEventListener('keydown', onKey);
+        return () => document.removeEventListener('keydown', onKey);
+    }, [menuOpen]);
+    useEffect(() => {
         setMenuOpen(false);
         if (path === '/' || path === '/sign-in' || path.startsWith('/setup')) navigate('/scenarios', { replace: true });
     }, [path]);
@@ -224,6 +232,9 @@ function Shell(props: { info: SessionInfo; onSignOut: () => void }) {
                         </button>
                     </div>
                 </nav>
+                {menuOpen && (
+                    <button type="button" class="menu-backdrop" aria-label="Close the menu" onClick={() => setMenuOpen(false)} />
+                )}
                 <main class="content" id="main" key={team.id}>
                     <Page path={path} />
                 </main>

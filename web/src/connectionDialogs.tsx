@@ -142,10 +142,13 @@ function ConsentStatus(props: { phase: ConsentPhase; onRetry: (url: string) => v
     if (p.kind === 'waiting') {
         return (
             <Notice kind="info">
-                <Spinner /> A new window is open: sign in there and allow access. It closes itself when you are done.{' '}
-                <button type="button" class="link-button" onClick={() => props.onRetry(p.authorizeUrl)}>
-                    Open the window again
-                </button>
+                <Spinner />
+                <span>
+                    A new window is open: sign in there and allow access. It closes itself when you are done.{' '}
+                    <button type="button" class="link-button" onClick={() => props.onRetry(p.authorizeUrl)}>
+                        Open the window again
+                    </button>
+                </span>
             </Notice>
         );
     }
@@ -263,7 +266,10 @@ export function CreateConnectionDialog(props: {
                         required
                         value={name}
                         aria-invalid={errors.__name ? true : undefined}
-                        onInput={(e) => setName(e.currentTarget.value)}
+                        onInput={(e) => {
+                            setName(e.currentTarget.value);
+                            setErrors(({ __name: _dropped, ...rest }) => rest);
+                        }}
                     />
                     {errors.__name && <p class="field-error">{errors.__name}</p>}
                 </div>
@@ -287,7 +293,10 @@ export function CreateConnectionDialog(props: {
                     values={values}
                     errors={errors}
                     idPrefix="create-conn"
-                    onChange={(n, v) => setValues({ ...values, [n]: v })}
+                    onChange={(n, v) => {
+                        setValues({ ...values, [n]: v });
+                        setErrors(({ [n]: _dropped, ...rest }) => rest);
+                    }}
                 />
                 <ScopePicker type={type} granted={[]} chosen={scopes} onChange={setScopes} idPrefix="create-conn" />
                 {oauth && consent.phase.kind === 'idle' && (
@@ -475,7 +484,10 @@ export function EditConnectionDialog(props: { connection: Connection; onClose: (
                             idPrefix="edit-conn"
                             disabled={locked}
                             placeholder={(p) => (isSecret(p) ? (oauth ? 'Kept; changed by reauthorizing' : 'Enter it again') : undefined)}
-                            onChange={(n, v) => setValues({ ...values, [n]: v })}
+                            onChange={(n, v) => {
+                        setValues({ ...values, [n]: v });
+                        setErrors(({ [n]: _dropped, ...rest }) => rest);
+                    }}
                         />
                         {params.some((p) => p.editable === false) && (
                             <p class="help">Greyed-out fields cannot change; create a new connection to use other values.</p>

@@ -74,6 +74,7 @@ export function ParamField(props: {
     disabled?: boolean;
     placeholder?: string;
     moduleChoices?: Array<{ id: number; label: string }>;
+    hideLabel?: boolean; // the label is read by screen readers only (items of a list)
 }) {
     const { param: p } = props;
     const id = `${props.idPrefix}-${p.name}`;
@@ -81,7 +82,7 @@ export function ParamField(props: {
     const errId = props.error ? `${id}-error` : undefined;
     const describedBy = [helpId, errId].filter(Boolean).join(' ') || undefined;
     const label = (
-        <label for={id} class={`field-label${p.required ? ' is-required' : ''}`}>
+        <label for={id} class={`field-label${p.required ? ' is-required' : ''}${props.hideLabel ? ' visually-hidden' : ''}`}>
             {p.label}
         </label>
     );
@@ -236,12 +237,12 @@ function ArrayEditor(props: {
     return (
         <div class="array-editor">
             {items.length === 0 && <p class="muted small">No items.</p>}
-            {items.map((item, i) => (
-                <div class="array-item" key={i}>
-                    <span class="array-item-title">Item {i + 1}</span>
-                    <div class={spec ? 'array-item-fields' : 'array-item-fields single'}>
-                        {spec ? (
-                            spec.map((sp) => (
+            {items.map((item, i) =>
+                spec ? (
+                    <div class="array-item" key={i}>
+                        <span class="array-item-title">Item {i + 1}</span>
+                        <div class="array-item-fields">
+                            {spec.map((sp) => (
                                 <ParamField
                                     key={sp.name}
                                     param={sp}
@@ -251,29 +252,41 @@ function ArrayEditor(props: {
                                     disabled={props.disabled}
                                     onChange={(v) => set(i, { ...((item as Values) ?? {}), [sp.name]: v })}
                                 />
-                            ))
-                        ) : (
-                            <ParamField
-                                param={{ name: 'value', type: 'text', label: `${p.label} ${i + 1}` }}
-                                idPrefix={`${props.id}-${i}`}
-                                value={item}
-                                picker={props.picker}
-                                disabled={props.disabled}
-                                onChange={(v) => set(i, v ?? '')}
-                            />
-                        )}
+                            ))}
+                        </div>
+                        <button
+                            type="button"
+                            class="button button-small button-ghost"
+                            disabled={props.disabled}
+                            aria-label={`Remove item ${i + 1} of ${p.label}`}
+                            onClick={() => props.onChange(items.filter((_, j) => j !== i))}
+                        >
+                            Remove
+                        </button>
                     </div>
-                    <button
-                        type="button"
-                        class="button button-small button-ghost"
-                        disabled={props.disabled}
-                        aria-label={`Remove item ${i + 1} of ${p.label}`}
-                        onClick={() => props.onChange(items.filter((_, j) => j !== i))}
-                    >
-                        Remove
-                    </button>
-                </div>
-            ))}
+                ) : (
+                    <div class="array-row" key={i}>
+                        <ParamField
+                            param={{ name: 'value', type: 'text', label: `${p.label} ${i + 1}` }}
+                            idPrefix={`${props.id}-${i}`}
+                            value={item}
+                            picker={props.picker}
+                            disabled={props.disabled}
+                            hideLabel
+                            onChange={(v) => set(i, v ?? '')}
+                        />
+                        <button
+                            type="button"
+                            class="button button-small button-ghost"
+                            disabled={props.disabled}
+                            aria-label={`Remove ${p.label} ${i + 1}`}
+                            onClick={() => props.onChange(items.filter((_, j) => j !== i))}
+                        >
+                            Remove
+                        </button>
+                    </div>
+                ),
+            )}
             <button
                 type="button"
                 class="button button-small"

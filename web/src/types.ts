@@ -37,7 +37,7 @@ export interface AuditEvent {
     userId: number | null;
     action: string;
     target: string;
-    detail: string;
+    detail: Record<string, unknown> | string | null;
     created: string;
 }
 

@@ -151,8 +151,22 @@ export function EmptyState(props: { title: string; children?: ComponentChildren;
 }
 
 // An error from the API (message, detail and the list of suberrors) or any other failure.
+// Brings a message that just appeared into view (e.g. at the end of a long dialog).
+function useReveal<T extends HTMLElement>(key: unknown) {
+    const ref = useRef<T>(null);
+    useEffect(() => {
+        ref.current?.scrollIntoView?.({ block: 'nearest' });
+    }, [key]);
+    return ref;
+}
+
 export function ErrorMessage(props: { error: unknown; title?: string }) {
     if (!props.error) return null;
+    return <ErrorBox error={props.error} title={props.title} />;
+}
+
+function ErrorBox(props: { error: unknown; title?: string }) {
+    const ref = useReveal<HTMLDivElement>(props.error);
     const e = props.error;
     let text: string;
     let subs: string[] = [];
@@ -165,7 +179,7 @@ export function ErrorMessage(props: { error: unknown; title?: string }) {
         text = String(e);
     }
     return (
-        <div class="error-message" role="alert">
+        <div class="error-message" role="alert" ref={ref}>
             <ErrorCircleIcon />
             <div>
                 {props.title && <strong>{props.title} </strong>}
@@ -183,8 +197,9 @@ export function ErrorMessage(props: { error: unknown; title?: string }) {
 }
 
 export function Notice(props: { kind: 'success' | 'info' | 'warning'; children: ComponentChildren }) {
+    const ref = useReveal<HTMLDivElement>(props.kind);
     return (
-        <div class={`notice notice-${props.kind}`} role="status">
+        <div class={`notice notice-${props.kind}`} role="status" ref={ref}>
             {props.children}
         </div>
     );

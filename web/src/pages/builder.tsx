@@ -337,6 +337,7 @@ export function ScenarioBuilder(props: { scenarioId: number | null }) {
                     <input
                         id="scenario-name"
                         class="title-input"
+                        size={Math.max(12, name.length + 1)}
                         value={name}
                         disabled={!editor}
                         onInput={(e) => {
@@ -688,7 +689,16 @@ function ModuleDialog(props: {
     const chosen = typeof conn === 'number' ? props.connections.find((c) => c.id === conn) : undefined;
     const missingScopes = chosen && def ? def.scope.filter((s) => !chosen.scopes.includes(s)) : [];
 
+    const clearError = (key: string) =>
+        setErrors((e) => {
+            if (!(key in e)) return e;
+            const next = { ...e };
+            delete next[key];
+            return next;
+        });
+
     const setConn = (ref: ConnRef) => {
+        clearError('__conn');
         const next = { ...parameters };
         if (ref === null) delete next.__IMTCONN__;
         else next.__IMTCONN__ = ref;
@@ -733,7 +743,10 @@ function ModuleDialog(props: {
                 picker={store === 'm' ? picker : undefined}
                 moduleChoices={earlier}
                 disabled={props.readOnly}
-                onChange={(v) => set({ ...values, [p.name]: v })}
+                onChange={(v) => {
+                    set({ ...values, [p.name]: v });
+                    clearError(`${store}:${p.name}`);
+                }}
             />
         );
     };

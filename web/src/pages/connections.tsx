@@ -294,7 +294,7 @@ function ConnectionRow(props: {
                             </dd>
                         </div>
                     </dl>
-                    {c.statusMessage && c.status !== 'verified' && <p class="status-message">{c.statusMessage}</p>}
+                    {c.statusMessage && c.status !== 'verified' && verify.kind !== 'failed' && <p class="status-message">{c.statusMessage}</p>}
                 </div>
             </div>
             <div class="connection-actions">

@@ -2,11 +2,19 @@
 // shows each module's input and output. AccountValidationError links to the connection that caused it.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api';
+import { loadCatalog } from '../catalog';
 import { ModuleRunDetails, runsByModule } from '../outputs';
 import { linkClick, navigate } from '../router';
 import type { Blueprint, Execution, Scenario } from '../types';
 import { EmptyState, ErrorMessage, ExecutionStatusBadge, formatDate, PageHeader, Spinner } from '../ui';
 import { allModules } from './builder';
+
+function moduleName(id: string): string {
+    const catalog = loadCatalog();
+    const def = catalog.module(id);
+    const app = catalog.appOfModule(id);
+    return def ? `${app?.label ?? id.split(':')[0]} – ${def.label}` : id;
+}
 
 const triggerLabels: Record<string, string> = { schedule: 'Schedule', webhook: 'Webhook', run: 'Run once', retry: 'Retry' };
 
@@ -112,7 +120,7 @@ export function HistoryPage(props: { scenarioId: number; executionId?: number })
                         <tbody>
                             {logs.map((e) => (
                                 <tr key={e.id} class={props.executionId === e.id ? 'selected' : undefined}>
-                                    <td>{formatDate(e.started ?? e.created)}</td>
+                                    <td class="nowrap">{formatDate(e.started ?? e.created)}</td>
                                     <td>
                                         <ExecutionStatusBadge status={e.status} />
                                     </td>
@@ -153,7 +161,7 @@ export function HistoryPage(props: { scenarioId: number; executionId?: number })
                             {[...runsByModule(detail).values()].map((r) => (
                                 <details class="module-run" key={r.moduleId} open>
                                     <summary>
-                                        Module {r.moduleId} <code>{r.module}</code> · {r.operations} operation{r.operations === 1 ? '' : 's'}
+                                        {r.moduleId}. {moduleName(r.module)} · {r.operations} operation{r.operations === 1 ? '' : 's'}
                                         {r.error && <span class="error-type"> · {r.error.type}</span>}
                                     </summary>
                                     <ModuleRunDetails run={r} />

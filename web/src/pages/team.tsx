@@ -166,17 +166,31 @@ export function TeamPage() {
     );
 }
 
+// An audit event's detail: an object of facts ({"verified": true, "name": "…"}), shown as "key: value" pairs.
+function detailText(detail: unknown): string {
+    if (detail === null || detail === undefined) return '';
+    if (typeof detail !== 'object') return String(detail);
+    return Object.entries(detail as Record<string, unknown>)
+        .map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`)
+        .join(', ');
+}
+
 export function AuditPage() {
     const { team } = useSession();
     const [events, setEvents] = useState<AuditEvent[] | null>(null);
     const [error, setError] = useState<unknown>(null);
     const [filter, setFilter] = useState('');
+    const [members, setMembers] = useState<Member[]>([]);
     const load = () => {
         setError(null);
         api.audit(team.id).then(setEvents, setError);
+        api.members(team.id).then(setMembers, () => undefined);
     };
+    const who = (id: number | null) => (id === null ? '—' : members.find((m) => m.userId === id)?.email ?? `user ${id}`);
     useEffect(load, [team.id]);
-    const shown = (events ?? []).filter((e) => `${e.action} ${e.target} ${e.detail}`.toLowerCase().includes(filter.trim().toLowerCase()));
+    const shown = (events ?? []).filter((e) =>
+        `${e.action} ${e.target} ${detailText(e.detail)} ${who(e.userId)}`.toLowerCase().includes(filter.trim().toLowerCase()),
+    );
     return (
         <div class="page">
             <PageHeader title="Audit log" subtitle="Who did what in this team, newest first.">
@@ -215,8 +229,8 @@ export function AuditPage() {
                                             <code>{e.action}</code>
                                         </td>
                                         <td>{e.target}</td>
-                                        <td>{e.userId ?? '—'}</td>
-                                        <td class="detail-cell">{e.detail}</td>
+                                        <td>{who(e.userId)}</td>
+                                        <td class="detail-cell">{detailText(e.detail)}</td>
                                     </tr>
                                 ))}
                             </tbody>
