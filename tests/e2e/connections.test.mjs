@@ -15,6 +15,7 @@ const key1 = `key-one-${crypto.randomBytes(12).toString('hex')}`;
 const key2 = `key-two-${crypto.randomBytes(12).toString('hex')}`;
 const wrongKey = `key-wrong-${crypto.randomBytes(12).toString('hex')}`;
 const clientSecret = `client-secret-${crypto.randomBytes(12).toString('hex')}`;
+const slackSecret = `slack-secret-${crypto.randomBytes(12).toString('hex')}`;
 const scenarioName = 'Upstream items';
 
 describe('connections in the browser', () => {
@@ -411,6 +412,63 @@ describe('connections in the browser', () => {
         await create.getByRole('button', { name: 'Close', exact: true }).click();
     });
 
+    test('Reauthorize lists the scenarios that would lose scopes before opening the window', async () => {
+        // A Slack connection whose consent never finished, used by a scenario whose module needs scopes beyond the
+        // type's default ones (set up through the API; Slack itself is never contacted: its pages are stubbed).
+        const created = await sb.api('POST', `/api/v2/connections?teamId=${teamId}`, {
+            name: 'Slack workspace',
+            type: 'slack-oauth',
+            scopes: [],
+            data: { clientId: 'e2e-slack-client', clientSecret: slackSecret },
+        });
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+        const slackId = created.body.connection.id;
+        await sb.api('PATCH', `/api/v2/connections/${slackId}`, { name: 'Slack workspace' });
+        const scenario = await sb.api('POST', `/api/v2/scenarios?teamId=${teamId}`, {
+            blueprint: {
+                name: 'Find people in Slack',
+                flow: [{ id: 1, module: 'slack-oauth:findUserByEmail', parameters: { __IMTCONN__: slackId }, mapper: { email: 'ada@example.test' } }],
+            },
+        });
+        assert.equal(scenario.status, 201, JSON.stringify(scenario.body));
+        await browser.context.route('https://slack.com/**', (route) =>
+            route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>Slack (stub)</title><h1>Slack sign-in (stub)</h1>' }),
+        );
+
+        await page.reload();
+        await card('Slack workspace').getByText('Waiting for authorization').waitFor();
+        await card('Slack workspace').getByRole('button', { name: 'Reauthorize' }).click();
+        const re = dialog('Reauthorize Slack workspace');
+        const warning = re.getByRole('alert').filter({ hasText: 'would lose scopes' });
+        await warning.getByRole('link', { name: 'Find people in Slack' }).waitFor();
+        await warning.getByText('users:read.email').waitFor();
+        await browser.screenshot('reauthorize-would-break');
+
+        // Asking for the missing scopes opens the window with them.
+        const popupPromise = page.waitForEvent('popup');
+        await re.getByRole('button', { name: 'Add the missing scopes' }).click();
+        const popup = await popupPromise;
+        const scope = new URL(popup.url()).searchParams.get('scope') ?? '';
+        assert.ok(scope.split(',').includes('users:read.email'), scope);
+        assert.ok(scope.split(',').includes('chat:write'), scope);
+        // Closing the window before allowing access says so, and offers to open it again.
+        await popup.close();
+        await re.getByText('The window was closed before access was granted.').waitFor();
+        await re.getByRole('button', { name: 'Open the window again' }).first().waitFor();
+        await browser.screenshot('reauthorize-window-closed');
+        await re.getByRole('button', { name: 'Close', exact: true }).click();
+
+        // Edit shows the type's scopes with the app's descriptions.
+        await card('Slack workspace').getByRole('button', { name: 'Edit' }).click();
+        const edit = dialog('Edit Slack workspace');
+        const scopes = edit.getByRole('group', { name: 'Scopes' });
+        await scopes.getByRole('checkbox', { name: /users:read\.email/ }).waitFor();
+        assert.equal(await scopes.getByRole('checkbox', { name: /chat:write\b/ }).first().isDisabled(), true);
+        await browser.screenshot('edit-connection-oauth-scopes');
+        await edit.getByRole('button', { name: 'Close', exact: true }).click();
+        await browser.context.unroute('https://slack.com/**');
+    });
+
     test('Delete turns red, lists the active scheduled scenario, and deletes on the second click', async () => {
         // Schedule the scenario and switch it on.
         await openScenario();
@@ -463,6 +521,7 @@ describe('connections in the browser', () => {
         await page.getByRole('button', { name: 'Create a dynamic connection' }).click();
         const d = dialog('Create a dynamic connection');
         await d.getByLabel('Name').fill('Provider per department');
+        await d.getByLabel('Connection type').selectOption({ label: 'HTTP OAuth 2.0 (authorization code)' });
         await d.getByLabel('Provider', { exact: true }).check();
         await d.getByLabel('Label of Provider').fill('sales');
         await d.getByLabel('Default connection').selectOption({ label: 'Provider' });
@@ -503,7 +562,7 @@ describe('connections in the browser', () => {
         assert.ok(tokens.length >= 2, 'the provider issued tokens');
         const responses = await browser.allResponses();
         assert.ok(responses.some((r) => r.url.includes('/api/v2/connections')), 'responses were recorded');
-        const leaks = findSecrets(responses, [key1, key2, wrongKey, clientSecret, sb.apiToken, password, ...tokens]);
+        const leaks = findSecrets(responses, [key1, key2, wrongKey, clientSecret, slackSecret, sb.apiToken, password, ...tokens]);
         assert.deepEqual(leaks, []);
         // The page itself never shows them either.
         const html = await page.content();

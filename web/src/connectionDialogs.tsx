@@ -620,7 +620,8 @@ export function ReauthorizeDialog(props: { connection: Connection; onClose: () =
             </p>
             {busy && phase.kind === 'idle' && <Spinner label="Starting" />}
             <p class="muted small">
-                Granted now: {c.scopes.length ? c.scopes.map((s) => <code key={s}>{s}</code>) : 'no scopes'}
+                {c.status === 'pending' ? 'Asked for' : 'Granted now'}:{' '}
+                {c.scopes.length ? c.scopes.map((s) => <code key={s}>{s}</code>) : 'no scopes'}
             </p>
             {phase.kind === 'confirm' && <WouldBreakList list={phase.wouldBreak} />}
             <ConsentStatus phase={phase} onRetry={consent.open} />
