@@ -541,6 +541,39 @@ describe('connections in the browser', () => {
         await browser.screenshot('scenarios');
     });
 
+    test('keyboard: Enter opens a module, Escape closes it and focus returns; Tab stays inside dialogs', async () => {
+        await openScenario();
+        const node = page.getByRole('button', { name: /^Module 1: HTTP – Make an API Key Auth request/ });
+        await node.focus();
+        await page.keyboard.press('Enter');
+        const moduleDialog = dialog('1. HTTP – Make an API Key Auth request');
+        await moduleDialog.waitFor();
+        // Focus starts inside the dialog and Tab never leaves it.
+        for (let i = 0; i < 25; i += 1) {
+            await page.keyboard.press('Tab');
+            assert.ok(await moduleDialog.evaluate((d) => d.contains(document.activeElement)), `Tab ${i + 1} left the dialog`);
+        }
+        // The focused control has a visible focus ring.
+        const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+        assert.notEqual(outline, 'none');
+        await page.keyboard.press('Escape');
+        await moduleDialog.waitFor({ state: 'detached' });
+        assert.match(await page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? ''), /^Module 1:/);
+    });
+
+    test('team switcher: another team has its own, empty, pages', async () => {
+        const team = await sb.api('POST', '/api/v2/teams', { name: 'Second team' });
+        assert.equal(team.status, 201);
+        await page.goto(`${sb.url}/connections`);
+        await card('Provider').waitFor();
+        await page.getByLabel('Team', { exact: true }).selectOption({ label: 'Second team' });
+        await page.getByRole('heading', { name: 'No connections yet' }).waitFor();
+        await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Scenarios', exact: true }).click();
+        await page.getByRole('heading', { name: 'No scenarios yet' }).waitFor();
+        await page.getByLabel('Team', { exact: true }).selectOption({ label: 'My team' });
+        await page.getByRole('link', { name: scenarioName }).waitFor();
+    });
+
     test('narrow window: the sidebar becomes a menu, pages reflow', async () => {
         await page.setViewportSize({ width: 400, height: 800 });
         await openConnectionsNarrow(page);
