@@ -294,7 +294,9 @@ function ConnectionRow(props: {
                             </dd>
                         </div>
                     </dl>
-                    {c.statusMessage && c.status !== 'verified' && verify.kind !== 'failed' && <p class="status-message">{c.statusMessage}</p>}
+                    {c.statusMessage && c.status !== 'verified' && verify.kind !== 'failed' && (
+                        <p class={`status-message${c.status === 'pending' || c.status === 'unverified' ? ' status-note' : ''}`}>{c.statusMessage}</p>
+                    )}
                 </div>
             </div>
             <div class="connection-actions">
