@@ -174,7 +174,7 @@ Result<ConnectionView> ConnectionService::Create(const Caller& caller, core::Tea
 
     auto checked = CheckParameters(type->parameters, input.parameters);
     if (!checked) return checked.error();
-    if (type->IsOAuth()) return CreateOAuth(caller, team, *app, *type, checked->values, granted);
+    if (type->IsOAuth()) return CreateOAuth(caller, team, input.name, *app, *type, checked->values, granted);
 
     store::Connection nc;
     nc.team_id = team;
@@ -459,13 +459,14 @@ Result<std::string> ConnectionService::StartConsent(const Caller& caller, const 
     return start->url;
 }
 
-Result<ConnectionView> ConnectionService::CreateOAuth(const Caller& caller, core::TeamId team, const catalog::App& app,
-                                                      const catalog::ConnectionType& type,
+Result<ConnectionView> ConnectionService::CreateOAuth(const Caller& caller, core::TeamId team, const std::string& name,
+                                                      const catalog::App& app, const catalog::ConnectionType& type,
                                                       const json::object& parameters,
                                                       const std::vector<std::string>& scopes) {
     if (!oauth_) return OAuthNotOffered(type);
     store::Connection nc;
     nc.team_id = team;
+    nc.name = name;
     nc.app = app.name;
     nc.type = type.name;
     nc.created_by = caller.user;

@@ -167,8 +167,9 @@ class ConnectionService {
     CredentialStore& credentials_;
     const catalog::Catalog& catalog_;
     Verifier& verifier_;
-    core::Result<ConnectionView> CreateOAuth(const accounts::Caller& caller, core::TeamId team, const catalog::App& app,
-                                             const catalog::ConnectionType& type, const boost::json::object& parameters,
+    core::Result<ConnectionView> CreateOAuth(const accounts::Caller& caller, core::TeamId team, const std::string& name,
+                                             const catalog::App& app, const catalog::ConnectionType& type,
+                                             const boost::json::object& parameters,
                                              const std::vector<std::string>& scopes);
     core::Result<std::string> StartConsent(const accounts::Caller& caller, const store::Connection& row,
                                            const catalog::App& app, const catalog::ConnectionType& type,

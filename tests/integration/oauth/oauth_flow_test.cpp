@@ -204,6 +204,7 @@ class OAuthFlowTest : public ::testing::Test {
         EXPECT_EQ(r.status, 201) << r.body;
         const auto doc = Json(r.body);
         EXPECT_EQ(doc.at("connection").at("status").as_string(), "pending");
+        EXPECT_EQ(doc.at("connection").at("name").as_string(), "My IdP");
         return {doc.at("connection").at("id").as_int64(), std::string(doc.at("authorizeUrl").as_string())};
     }
 
@@ -257,6 +258,7 @@ TEST_F(OAuthFlowTest, AuthorizationCodeWithPkceProducesAVerifiedConnection) {
 
     const json::value c = Get(id);
     EXPECT_EQ(c.at("status").as_string(), "verified") << c;
+    EXPECT_EQ(c.at("name").as_string(), "My IdP");
     EXPECT_EQ(c.at("metadata").at("value").as_string(), "alice@example.test");
     EXPECT_EQ(c.at("accountType").as_string(), "oauth");
     std::set<std::string> scopes;
