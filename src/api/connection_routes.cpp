@@ -19,16 +19,6 @@ using http_server::Response;
 
 namespace {
 
-json::value Time(const std::optional<std::int64_t>& ms) {
-    return ms ? json::value(core::FormatIso8601(*ms)) : json::value(nullptr);
-}
-
-json::value ParseOr(const std::string& text, json::value fallback) {
-    json::error_code ec;
-    json::value v = json::parse(text, ec);
-    return ec ? fallback : v;
-}
-
 std::string_view AccountType(const catalog::ConnectionType* type) {
     return type && type->IsOAuth() ? "oauth" : "basic";
 }

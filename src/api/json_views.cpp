@@ -8,12 +8,6 @@ namespace switchboard::api {
 
 namespace json = boost::json;
 
-namespace {
-json::value Time(const std::optional<std::int64_t>& ms) {
-    return ms ? json::value(core::FormatIso8601(*ms)) : json::value(nullptr);
-}
-}  // namespace
-
 json::object UserJson(const store::User& u) {
     return {{"id", u.id.value()}, {"name", u.name}, {"email", u.email}, {"created", core::FormatIso8601(u.created_at)}};
 }
@@ -34,6 +28,16 @@ json::object TokenJson(const store::ApiToken& t) {
             {"created", core::FormatIso8601(t.created_at)},
             {"lastUsed", Time(t.last_used_at)},
             {"revoked", Time(t.revoked_at)}};
+}
+
+json::value Time(const std::optional<std::int64_t>& ms) {
+    return ms ? json::value(core::FormatIso8601(*ms)) : json::value(nullptr);
+}
+
+json::value ParseOr(const std::string& text, json::value fallback) {
+    json::error_code ec;
+    json::value v = json::parse(text, ec);
+    return ec ? fallback : v;
 }
 
 }  // namespace switchboard::api

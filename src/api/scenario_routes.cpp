@@ -5,6 +5,7 @@
 
 #include "api/api.hpp"
 #include "api/handler_util.hpp"
+#include "api/json_views.hpp"
 #include "api/request_util.hpp"
 #include "core/clock.hpp"
 #include "engine/executor.hpp"
@@ -19,16 +20,6 @@ using http_server::Request;
 using http_server::Response;
 
 namespace {
-
-json::value Time(const std::optional<std::int64_t>& ms) {
-    return ms ? json::value(core::FormatIso8601(*ms)) : json::value(nullptr);
-}
-
-json::value ParseOr(const std::string& text, json::value fallback) {
-    json::error_code ec;
-    json::value v = json::parse(text, ec);
-    return ec ? fallback : v;
-}
 
 json::object ScenarioJson(const engine::ScenarioView& v) {
     const store::Scenario& s = v.row;
