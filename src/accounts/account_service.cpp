@@ -58,6 +58,20 @@ void AccountService::Audit(core::TeamId team, core::UserId user, std::string act
     if (auto r = store_.AppendAudit(e); !r) spdlog::warn("audit event {} not stored: {}", e.action, r.error().detail);
 }
 
+Result<void> AccountService::AuthorizeRow(const Caller& caller, core::TeamId team, Permission p,
+                                          std::string_view what) {
+    auto allowed = Authorize(caller, team, p);
+    if (allowed) return {};
+    if (allowed.error().code != core::Errc::kPermissionDenied) return allowed.error();
+    // Outside the team the row does not exist; inside, the role is what is missing.
+    auto member = Authorize(caller, team, Permission::kRead);
+    if (!member && member.error().code == core::Errc::kPermissionDenied) {
+        return core::NotFound(std::string(what) + " does not exist");
+    }
+    if (!member) return member.error();
+    return allowed.error();
+}
+
 Result<Caller> AccountService::Authenticate(std::string_view authorization) {
     const auto unauthenticated = core::Unauthenticated("a valid API token is required: Authorization: Token <token>");
     std::string_view value = authorization;

@@ -95,6 +95,11 @@ class AccountService {
     core::Result<SignedIn> CompletePasswordLink(std::string_view link_token, const core::Secret& password);
     // The caller's membership when the role allows p; kPermissionDenied otherwise.
     core::Result<store::Membership> Authorize(const Caller& caller, core::TeamId team, Permission p);
+    // For a row of `team` (a connection, a scenario, …): outside the team the row does not exist (kNotFound:
+    // "<what> does not exist"); inside it, a role that lacks p is kPermissionDenied.
+    core::Result<void> AuthorizeRow(const Caller& caller, core::TeamId team, Permission p, std::string_view what);
+    // Appends an audit event; a failure to store it is logged, never returned (the action itself succeeded).
+    void Audit(core::TeamId team, core::UserId user, std::string action, std::string target, std::string detail);
 
     core::Result<store::User> Me(const Caller& caller);
     core::Result<std::vector<store::Team>> ListTeams(const Caller& caller);
@@ -127,8 +132,6 @@ class AccountService {
     // kConflict when `leaving` is the team's only admin (removal or demotion would orphan the team).
     core::Result<void> CheckKeepsAnAdmin(core::TeamId team, core::UserId leaving);
     core::Result<IssuedToken> IssueToken(core::UserId user, const std::string& label);
-    void Audit(core::TeamId team, core::UserId user, std::string action, std::string target, std::string detail);
-
     core::Result<SignedIn> StartSession(const store::User& user);
 
     store::Store& store_;

@@ -80,13 +80,7 @@ void ConnectionService::Audit(const Caller& caller, const store::Connection& c, 
 
 void ConnectionService::AuditTeam(const Caller& caller, core::TeamId team, std::string action, std::string target,
                                   json::object detail) {
-    store::AuditEvent e;
-    e.team_id = team;
-    e.user_id = caller.user;
-    e.action = std::move(action);
-    e.target = std::move(target);
-    e.detail_json = json::serialize(detail);
-    if (auto r = store_.AppendAudit(e); !r) spdlog::warn("audit event {} not stored: {}", e.action, r.error().detail);
+    accounts_.Audit(team, caller.user, std::move(action), std::move(target), json::serialize(detail));
 }
 
 ConnectionView ConnectionService::View(store::Connection row, int used_in) const {
@@ -110,17 +104,8 @@ Result<const catalog::ConnectionType*> ConnectionService::TypeOf(const store::Co
 Result<store::Connection> ConnectionService::Load(const Caller& caller, core::ConnectionId id, Permission p) {
     auto row = store_.FindConnection(id);
     if (!row) return row.error();
-    auto allowed = accounts_.Authorize(caller, row->team_id, p);
-    if (!allowed) {
-        // Outside the team the connection does not exist; inside, the role is what is missing.
-        if (allowed.error().code != core::Errc::kPermissionDenied) return allowed.error();
-        auto member = accounts_.Authorize(caller, row->team_id, Permission::kRead);
-        if (!member && member.error().code == core::Errc::kPermissionDenied) {
-            return core::NotFound("connection " + std::to_string(id.value()) + " does not exist");
-        }
-        if (!member) return member.error();
-        return allowed.error();
-    }
+    auto allowed = accounts_.AuthorizeRow(caller, row->team_id, p, "connection " + std::to_string(id.value()));
+    if (!allowed) return allowed.error();
     return row;
 }
 

@@ -4,9 +4,21 @@
 
 #include <boost/json.hpp>
 
+#include "request_spec/request_spec.hpp"
+
 namespace switchboard::connections {
 
 using core::Result;
+
+void CollectCredentialSecrets(const catalog::ConnectionType& type, const boost::json::object& parameters,
+                              const boost::json::object& data, std::vector<core::Secret>& out) {
+    for (const auto& p : type.parameters) {
+        if (!p.IsSecret()) continue;
+        if (const auto* v = parameters.if_contains(p.name)) request_spec::CollectSecrets(*v, out);
+    }
+    request_spec::CollectSecrets(data, out);
+    request_spec::CollectSecrets(type.common, out);
+}
 
 std::string CredentialJson(const boost::json::object& parameters, const boost::json::object& data) {
     return boost::json::serialize(boost::json::object{{"parameters", parameters}, {"data", data}});

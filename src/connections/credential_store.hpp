@@ -6,7 +6,9 @@
 #include <boost/json/object.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "catalog/app.hpp"
 #include "core/error.hpp"
 #include "core/secret.hpp"
 #include "store/store.hpp"
@@ -20,6 +22,11 @@ struct CredentialSet {
     boost::json::object parameters;
     boost::json::object data;
 };
+// Every value of a credential set that may be secret, appended to `out` (secret parameters, stored data, the type's
+// common values): what sanitizers of requests made with these credentials must mask.
+void CollectCredentialSecrets(const catalog::ConnectionType& type, const boost::json::object& parameters,
+                              const boost::json::object& data, std::vector<core::Secret>& out);
+
 std::string CredentialJson(const boost::json::object& parameters, const boost::json::object& data);
 core::Result<CredentialSet> ParseCredentialSet(const core::Secret& secret);
 

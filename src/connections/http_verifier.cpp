@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "connections/credential_store.hpp"
 #include "request_spec/request_spec.hpp"
 
 namespace switchboard::connections {
@@ -11,16 +12,10 @@ using core::Result;
 
 namespace {
 
-// Every string value of the credentials that may be secret: secret parameters, stored data, common values.
 std::vector<core::Secret> SecretsOf(const catalog::ConnectionType& type, const json::object& parameters,
                                     const json::object& data) {
     std::vector<core::Secret> out;
-    for (const auto& p : type.parameters) {
-        if (!p.IsSecret()) continue;
-        if (const auto* v = parameters.if_contains(p.name)) request_spec::CollectSecrets(*v, out);
-    }
-    request_spec::CollectSecrets(data, out);
-    request_spec::CollectSecrets(type.common, out);
+    CollectCredentialSecrets(type, parameters, data, out);
     return out;
 }
 

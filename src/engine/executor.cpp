@@ -137,7 +137,8 @@ int Executor::WorkerPass(int limit) {
     return static_cast<int>(claimed->size());
 }
 
-Result<store::Execution> Executor::Execute(const store::Execution& claimed, RunResult* out) {
+Result<store::Execution> Executor::Execute(const store::Execution& claimed, RunResult* out,
+                                           const store::Scenario* known) {
     store::ExecutionOutcome outcome;
     std::optional<store::Scenario> scenario_row;
     // Scheduled and webhook runs count towards maxErrors (whatever made them fail), and a scenario that it turns
@@ -159,7 +160,7 @@ Result<store::Execution> Executor::Execute(const store::Execution& claimed, RunR
         if (*f) record_outcome(true, outcome.error_type, message);
         return store_.GetExecution(claimed.team_id, claimed.id);
     };
-    auto scenario = store_.FindScenario(claimed.scenario_id);
+    auto scenario = known ? Result<store::Scenario>(*known) : store_.FindScenario(claimed.scenario_id);
     if (!scenario) return finish_error(errors::kInvalidConfiguration, "the scenario no longer exists");
     scenario_row = *scenario;
     auto compiled = scenarios_.Compiled(*scenario);
@@ -299,7 +300,7 @@ Result<WebhookAnswer> Executor::HandleWebhook(const std::string& token, json::va
         return answer;
     }
     RunResult result;
-    auto done = Execute(*queued, &result);
+    auto done = Execute(*queued, &result, &**scenario);
     if (!done) return done.error();
     if (result.response) {
         const json::object& r = *result.response;

@@ -62,7 +62,9 @@ class Executor {
     int WorkerPass(int limit = 4);
 
     // Runs a claimed execution to its end and stores the outcome. Returns the stored execution.
-    core::Result<store::Execution> Execute(const store::Execution& claimed, RunResult* out = nullptr);
+    // `scenario`: the scenario's row when the caller has just read it (the webhook path), so it is not read again.
+    core::Result<store::Execution> Execute(const store::Execution& claimed, RunResult* out = nullptr,
+                                           const store::Scenario* scenario = nullptr);
 
     const std::string& node_id() const { return options_.node_id; }
 

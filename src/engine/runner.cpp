@@ -261,13 +261,7 @@ RunResult Runner::Run(const RunRequest& req) {
     auto build_sanitizer = [&] {
         std::vector<core::Secret> secrets;
         for (const auto& [id, c] : st.resolved) {
-            for (const auto& p : c.type->parameters) {
-                if (!p.IsSecret()) continue;
-                if (const auto* v = c.credentials.parameters.if_contains(p.name))
-                    request_spec::CollectSecrets(*v, secrets);
-            }
-            request_spec::CollectSecrets(c.credentials.data, secrets);
-            request_spec::CollectSecrets(c.type->common, secrets);
+            connections::CollectCredentialSecrets(*c.type, c.credentials.parameters, c.credentials.data, secrets);
         }
         st.env.sanitizer = std::make_shared<http_client::Sanitizer>(std::move(secrets));
     };

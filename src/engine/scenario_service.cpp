@@ -129,28 +129,14 @@ Result<DynamicChange> ParseDynamicChange(const json::object& body) {
 
 void ScenarioService::Audit(const Caller& caller, core::TeamId team, std::string action, std::string target,
                             json::object detail) {
-    store::AuditEvent e;
-    e.team_id = team;
-    e.user_id = caller.user;
-    e.action = std::move(action);
-    e.target = std::move(target);
-    e.detail_json = json::serialize(detail);
-    if (auto r = store_.AppendAudit(e); !r) spdlog::warn("audit event {} not stored: {}", e.action, r.error().detail);
+    accounts_.Audit(team, caller.user, std::move(action), std::move(target), json::serialize(detail));
 }
 
 Result<store::Scenario> ScenarioService::Load(const Caller& caller, std::int64_t id, Permission p) {
     auto row = scenarios_.FindScenario(id);
     if (!row) return row.error();
-    auto allowed = accounts_.Authorize(caller, row->team_id, p);
-    if (!allowed) {
-        if (allowed.error().code != core::Errc::kPermissionDenied) return allowed.error();
-        auto member = accounts_.Authorize(caller, row->team_id, Permission::kRead);
-        if (!member && member.error().code == core::Errc::kPermissionDenied) {
-            return core::NotFound("scenario " + std::to_string(id) + " does not exist");
-        }
-        if (!member) return member.error();
-        return allowed.error();
-    }
+    auto allowed = accounts_.AuthorizeRow(caller, row->team_id, p, "scenario " + std::to_string(id));
+    if (!allowed) return allowed.error();
     return row;
 }
 
@@ -158,21 +144,18 @@ Result<store::Scenario> ScenarioService::Authorize(const Caller& caller, std::in
     return Load(caller, id, p);
 }
 
-ScenarioView ScenarioService::View(store::Scenario row) const {
+ScenarioView ScenarioService::View(store::Scenario row) {
     ScenarioView v;
     if (!row.hook_token.empty()) v.hook_url = HookUrl(row.hook_token);
-    json::error_code ec;
-    json::value bp = json::parse(row.blueprint_json, ec);
     std::set<std::string> apps;
-    if (!ec) {
-        if (auto parsed = ParseBlueprint(bp)) {
-            ForEachModule(*parsed, [&](const ModuleNode& m) {
-                const auto colon = m.module.find(':');
-                const std::string app = m.module.substr(0, colon);
-                if (app != "builtin") apps.insert(app);
-            });
-            if (!parsed->flow.empty()) v.first_module = parsed->flow.front().module;
-        }
+    // The blueprint as runs see it (cached per version), not parsed again for every view.
+    if (auto compiled = Compiled(row)) {
+        const Blueprint& bp = (*compiled)->blueprint;
+        ForEachModule(bp, [&](const ModuleNode& m) {
+            const std::string app = m.module.substr(0, m.module.find(':'));
+            if (app != "builtin") apps.insert(app);
+        });
+        if (!bp.flow.empty()) v.first_module = bp.flow.front().module;
     }
     v.used_packages.assign(apps.begin(), apps.end());
     v.row = std::move(row);
@@ -454,6 +437,8 @@ Result<ScenarioView> ScenarioService::Clone(const Caller& caller, std::int64_t i
 
 void ScenarioService::RecordOutcome(const store::Scenario& row, bool failed, const std::string& error_type,
                                     const std::string& error_message) {
+    // A success with no failure counted changes nothing: no write on the hot path.
+    if (!failed && row.consecutive_errors == 0) return;
     auto compiled = Compiled(row);
     const int max_errors = compiled ? (*compiled)->blueprint.settings.max_errors : 3;
     std::string reason;
@@ -468,12 +453,8 @@ void ScenarioService::RecordOutcome(const store::Scenario& row, bool failed, con
     }
     if (failed && after->invalid && row.active) {
         spdlog::warn("scenario {} stopped: {}", row.id, after->invalid_reason);
-        store::AuditEvent e;
-        e.team_id = row.team_id;
-        e.action = "scenario.disabled";
-        e.target = "scenario:" + std::to_string(row.id);
-        e.detail_json = json::serialize(json::object{{"reason", after->invalid_reason}});
-        (void)store_.AppendAudit(e);
+        accounts_.Audit(row.team_id, core::UserId(0), "scenario.disabled", "scenario:" + std::to_string(row.id),
+                        json::serialize(json::object{{"reason", after->invalid_reason}}));
         if (compiled) (void)WriteUsage(*after, **compiled);
     }
 }
@@ -481,13 +462,9 @@ void ScenarioService::RecordOutcome(const store::Scenario& row, bool failed, con
 Result<std::vector<UsageView>> ScenarioService::Usage(const Caller& caller, core::ConnectionId connection) {
     auto row = store_.FindConnection(connection);
     if (!row) return row.error();
-    auto allowed = accounts_.Authorize(caller, row->team_id, Permission::kRead);
-    if (!allowed) {
-        if (allowed.error().code == core::Errc::kPermissionDenied) {
-            return core::NotFound("connection " + std::to_string(connection.value()) + " does not exist");
-        }
-        return allowed.error();
-    }
+    auto allowed = accounts_.AuthorizeRow(caller, row->team_id, Permission::kRead,
+                                          "connection " + std::to_string(connection.value()));
+    if (!allowed) return allowed.error();
     auto usage = store_.ListConnectionUsage(connection);
     if (!usage) return usage.error();
     std::vector<UsageView> out;

@@ -112,7 +112,7 @@ class ScenarioService {
 
   private:
     core::Result<store::Scenario> Load(const accounts::Caller& caller, std::int64_t id, accounts::Permission p);
-    ScenarioView View(store::Scenario row) const;
+    ScenarioView View(store::Scenario row);
     // Checks and normalises a scenario about to be stored (fills hook_token, next_run_at, the JSON fields).
     core::Result<std::shared_ptr<const CompiledScenario>> Check(store::Scenario& row);
     core::Result<void> WriteUsage(const store::Scenario& row, const CompiledScenario& compiled);
