@@ -139,6 +139,11 @@ int Executor::WorkerPass(int limit) {
 
 Result<store::Execution> Executor::Execute(const store::Execution& claimed, RunResult* out,
                                            const store::Scenario* known) {
+    if (auto ran = Run(claimed, out, known); !ran) return ran.error();
+    return store_.GetExecution(claimed.team_id, claimed.id);
+}
+
+Result<void> Executor::Run(const store::Execution& claimed, RunResult* out, const store::Scenario* known) {
     store::ExecutionOutcome outcome;
     std::optional<store::Scenario> scenario_row;
     // Scheduled and webhook runs count towards maxErrors (whatever made them fail), and a scenario that it turns
@@ -151,14 +156,18 @@ Result<store::Execution> Executor::Execute(const store::Execution& claimed, RunR
             (void)store_.AdvanceNextRun(after->id, *after->next_run_at, std::nullopt);
         }
     };
-    auto finish_error = [&](std::string_view type, const std::string& message) -> Result<store::Execution> {
+    auto finish_error = [&](std::string_view type, const std::string& message) -> Result<void> {
         outcome.status = ExecutionStatus::kError;
         outcome.error_type = std::string(type);
         outcome.error_message = message;
         auto f = store_.FinishExecution(claimed.id, options_.node_id, outcome);
         if (!f) return f.error();
         if (*f) record_outcome(true, outcome.error_type, message);
-        return store_.GetExecution(claimed.team_id, claimed.id);
+        if (out) {
+            out->status = ExecutionStatus::kError;
+            out->error = Failure{outcome.error_type, message};
+        }
+        return {};
     };
     auto scenario = known ? Result<store::Scenario>(*known) : store_.FindScenario(claimed.scenario_id);
     if (!scenario) return finish_error(errors::kInvalidConfiguration, "the scenario no longer exists");
@@ -194,9 +203,11 @@ Result<store::Execution> Executor::Execute(const store::Execution& claimed, RunR
     if (const auto* r = in.if_contains("resume"); r && r->is_object()) req.resume = r->as_object();
     req.confidential = (*compiled)->blueprint.settings.confidential;
     req.cancelled = [this] { return stopping_.load(); };
-    auto cursors = store_.GetCursors(scenario->id);
-    if (!cursors) return cursors.error();
-    req.cursors = std::move(*cursors);
+    if ((*compiled)->reads_cursors) {
+        auto cursors = store_.GetCursors(scenario->id);
+        if (!cursors) return cursors.error();
+        req.cursors = std::move(*cursors);
+    }
 
     std::shared_ptr<std::mutex> seq;
     std::unique_lock<std::mutex> seq_lock;
@@ -227,7 +238,7 @@ Result<store::Execution> Executor::Execute(const store::Execution& claimed, RunR
         outcome.cursors.clear();
     }
     auto finished = store_.FinishExecution(claimed.id, options_.node_id, outcome, requeue);
-    if (finished && *finished && requeue) return store_.GetExecution(claimed.team_id, claimed.id);
+    if (finished && *finished && requeue) return {};
     if (!finished) return finished.error();
     if (!*finished)
         return core::Conflict("execution " + std::to_string(claimed.id) + " was taken over by another node");
@@ -264,7 +275,7 @@ Result<store::Execution> Executor::Execute(const store::Execution& claimed, RunR
     }
     record_outcome(result.status == ExecutionStatus::kError, result.error.type, result.error.message);
     if (out) *out = std::move(result);
-    return store_.GetExecution(claimed.team_id, claimed.id);
+    return {};
 }
 
 Result<WebhookAnswer> Executor::HandleWebhook(const std::string& token, json::value payload) {
@@ -277,9 +288,7 @@ Result<WebhookAnswer> Executor::HandleWebhook(const std::string& token, json::va
     }
     auto compiled = scenarios_.Compiled(**scenario);
     if (!compiled) return compiled.error();
-    bool responds = false;
-    ForEachModule((*compiled)->blueprint,
-                  [&](const ModuleNode& m) { responds = responds || m.module == kWebhookRespond; });
+    const bool responds = (*compiled)->responds;
 
     store::Execution e;
     e.team_id = (*scenario)->team_id;
@@ -300,8 +309,7 @@ Result<WebhookAnswer> Executor::HandleWebhook(const std::string& token, json::va
         return answer;
     }
     RunResult result;
-    auto done = Execute(*queued, &result, &**scenario);
-    if (!done) return done.error();
+    if (auto done = Run(*queued, &result, &**scenario); !done) return done.error();
     if (result.response) {
         const json::object& r = *result.response;
         answer.status = static_cast<int>(r.at("status").to_number<std::int64_t>());

@@ -69,6 +69,8 @@ class Executor {
     const std::string& node_id() const { return options_.node_id; }
 
   private:
+    // Execute without reading the stored execution back; `out` receives the run's result (the webhook answer).
+    core::Result<void> Run(const store::Execution& claimed, RunResult* out, const store::Scenario* scenario);
     void WorkerLoop();
     void SchedulerLoop();
     void Wake();

@@ -63,6 +63,12 @@ core::Result<std::shared_ptr<const CompiledScenario>> Compile(Blueprint blueprin
     auto out = std::make_shared<CompiledScenario>();
     std::optional<core::Error> failed;
     ForEachModule(blueprint, [&](const ModuleNode& m) {
+        const std::string_view name = m.module;
+        const std::string_view app = name.substr(0, name.find(':'));
+        const bool builtin = app == "gateway" || app == "http" || app == "json" || app == "util" || app == "builtin";
+        const bool api_call = name.size() > 12 && name.substr(name.size() - 12) == ":makeApiCall";
+        if (!builtin && !api_call) out->reads_cursors = true;
+        if (name == kWebhookRespond) out->responds = true;
         if (failed || m.mapper.is_null()) return;
         auto t = iml::ValueTemplate::Compile(m.mapper);
         if (!t) {

@@ -65,6 +65,10 @@ struct CompiledScenario {
     Blueprint blueprint;
     std::vector<ScenarioInput> inputs;
     std::map<std::int64_t, iml::ValueTemplate> mappers;
+    // Some module may be a polling trigger that reads a stored cursor: every module but the built-in ones
+    // (gateway:, http:, json:, util:, builtin:) and `<app>:makeApiCall`. Without one, a run reads no cursors.
+    bool reads_cursors = false;
+    bool responds = false;  // has gateway:WebhookRespond: a webhook waits for the run's answer
 };
 core::Result<std::shared_ptr<const CompiledScenario>> Compile(Blueprint blueprint, std::vector<ScenarioInput> inputs);
 

@@ -44,6 +44,14 @@ struct QueryResult {
 
 enum class Backend { kSqlite, kPostgres };
 
+// When a transaction's commit must be on disk.
+//   kDurable:  before Transaction returns (the default): it survives a crash or a power loss.
+//   kDeferred: with the next durable commit (SQLite: synchronous=NORMAL for that commit; PostgreSQL:
+//              synchronous_commit=off). A crash can lose it, but never reorders it: a later durable commit
+//              makes it durable too. For rows whose loss nobody was told about (an execution row written
+//              before its run, which the run's durable finish follows).
+enum class Durability { kDurable, kDeferred };
+
 // Executes statements inside one open transaction.
 class Tx {
   public:
@@ -59,7 +67,12 @@ class Db {
     virtual core::Result<QueryResult> Exec(std::string_view sql, const std::vector<Value>& params = {}) = 0;
     // Runs fn in a transaction: commit when it returns a value, roll back when it returns an error or throws.
     // A transaction that fails on a serialization conflict or SQLITE_BUSY is retried (fn must be repeatable).
-    virtual core::Result<void> Transaction(const std::function<core::Result<void>(Tx&)>& fn) = 0;
+    // SQLite commits concurrent callers' transactions together (group commit, sqlite_db.hpp): fn may then run on
+    // another caller's thread, while its own caller waits; its effects and its outcome stay its own.
+    virtual core::Result<void> Transaction(const std::function<core::Result<void>(Tx&)>& fn, Durability durability) = 0;
+    core::Result<void> Transaction(const std::function<core::Result<void>(Tx&)>& fn) {
+        return Transaction(fn, Durability::kDurable);
+    }
     // Runs a script of several statements separated by ';' (migrations). No parameters.
     virtual core::Result<void> ExecScript(std::string_view sql) = 0;
     // Cheap liveness probe for /readyz.

@@ -397,7 +397,7 @@ core::Result<QueryResult> PostgresDb::Exec(std::string_view sql, const std::vect
     }
 }
 
-core::Result<void> PostgresDb::Transaction(const std::function<core::Result<void>(Tx&)>& fn) {
+core::Result<void> PostgresDb::Transaction(const std::function<core::Result<void>(Tx&)>& fn, Durability durability) {
     if (TransactionScope::Active(this)) return core::Internal(std::string(kNestedUseMessage));
     bool reconnected = false;
     for (int attempt = 0;; ++attempt) {
@@ -414,6 +414,13 @@ core::Result<void> PostgresDb::Transaction(const std::function<core::Result<void
                 continue;
             }
             return begin.error();
+        }
+        // A deferred commit returns before its WAL record is flushed (the server still writes it in order).
+        if (durability == Durability::kDeferred) {
+            if (auto off = ExecOn(lease.pg(), "SET LOCAL synchronous_commit TO OFF", {}, &outcome); !off) {
+                RollbackOrDrop(lease);
+                return off.error();
+            }
         }
         PgTx tx(lease.pg());
         core::Result<void> result;

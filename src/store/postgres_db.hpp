@@ -45,7 +45,8 @@ class PostgresDb final : public Db {
 
     Backend backend() const override { return Backend::kPostgres; }
     core::Result<QueryResult> Exec(std::string_view sql, const std::vector<Value>& params = {}) override;
-    core::Result<void> Transaction(const std::function<core::Result<void>(Tx&)>& fn) override;
+    using Db::Transaction;
+    core::Result<void> Transaction(const std::function<core::Result<void>(Tx&)>& fn, Durability durability) override;
     core::Result<void> ExecScript(std::string_view sql) override;
     core::Result<void> Ping() override;
     PoolStats Stats() const override;

@@ -567,29 +567,31 @@ class SqlScenarioStore final : public ScenarioStore {
         if (!input) return input.error();
         const std::int64_t now = clock_.NowMillis();
         Execution out;
-        auto done = db_.Transaction([&](Tx& tx) -> core::Result<void> {
-            auto scenario = tx.Exec("SELECT COUNT(*) FROM scenarios WHERE team_id = $1 AND id = $2",
-                                    {e.team_id.value(), e.scenario_id});
-            if (!scenario) return scenario.error();
-            if (scenario->rows.at(0).Int(0) == 0) return ScenarioNotFound(e.scenario_id);
-            // Queued, or already claimed by the caller (status running with claimed_by): the webhook path runs its
-            // own execution at once, and no other worker may take it in between.
-            const bool claimed = e.status == ExecutionStatus::kRunning && !e.claimed_by.empty();
-            auto r =
-                tx.Exec(Sql({"INSERT INTO executions (team_id, scenario_id, status, trigger_type, input_json,"
-                             " operations, error_type, error_message, error_module_id, log_json, result_json,"
-                             " claimed_by, attempts, not_before, created_at, started_at)"
-                             " VALUES ($1, $2, $7, $3, $4, 0, '', '', 0, '[]', '', $8, $9, $5, $6, $10) RETURNING ",
-                             kExecutionColumns}),
-                        {e.team_id.value(), e.scenario_id, e.trigger, *input, e.not_before, now,
-                         std::string(claimed ? "running" : "queued"), claimed ? e.claimed_by : std::string(),
-                         std::int64_t{claimed ? 1 : 0}, claimed ? Value(now) : Value(nullptr)});
-            if (!r) return r.error();
-            auto created = ExecutionFrom(r->rows.at(0));
-            if (!created) return created.error();
-            out = std::move(*created);
-            return {};
-        });
+        // Queued, or already claimed by the caller (status running with claimed_by): the webhook path runs its
+        // own execution at once, and no other worker may take it in between. Nobody has been told about a claimed
+        // row yet (its run's durable finish follows), so it is committed without waiting for the disk; a queued
+        // one is acknowledged (202) as soon as this returns, so it is durable.
+        const bool claimed = e.status == ExecutionStatus::kRunning && !e.claimed_by.empty();
+        auto done = db_.Transaction(
+            [&](Tx& tx) -> core::Result<void> {
+                // The foreign key (scenario_id, team_id) checks that the team's scenario exists.
+                auto r =
+                    tx.Exec(Sql({"INSERT INTO executions (team_id, scenario_id, status, trigger_type, input_json,"
+                                 " operations, error_type, error_message, error_module_id, log_json, result_json,"
+                                 " claimed_by, attempts, not_before, created_at, started_at)"
+                                 " VALUES ($1, $2, $7, $3, $4, 0, '', '', 0, '[]', '', $8, $9, $5, $6, $10) RETURNING ",
+                                 kExecutionColumns}),
+                            {e.team_id.value(), e.scenario_id, e.trigger, *input, e.not_before, now,
+                             std::string(claimed ? "running" : "queued"), claimed ? e.claimed_by : std::string(),
+                             std::int64_t{claimed ? 1 : 0}, claimed ? Value(now) : Value(nullptr)});
+                if (!r && r.error().code == core::Errc::kConflict) return ScenarioNotFound(e.scenario_id);
+                if (!r) return r.error();
+                auto created = ExecutionFrom(r->rows.at(0));
+                if (!created) return created.error();
+                out = std::move(*created);
+                return {};
+            },
+            claimed ? store::Durability::kDeferred : store::Durability::kDurable);
         if (!done) return done.error();
         return out;
     }

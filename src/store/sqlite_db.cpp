@@ -4,7 +4,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <chrono>
+#include <exception>
 #include <filesystem>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
@@ -218,6 +222,19 @@ bool IsMemoryPath(const std::string& path) {
     return path == ":memory:" || path.rfind("file::memory:", 0) == 0 || path.find("mode=memory") != std::string::npos;
 }
 
+// BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE: they would end or split a transaction that other callers'
+// work shares (group commit), so statements run through a Tx may not be one of them.
+bool IsTransactionControl(std::string_view sql) {
+    std::size_t i = 0;
+    while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
+    std::size_t j = i;
+    while (j < sql.size() && std::isalpha(static_cast<unsigned char>(sql[j]))) ++j;
+    std::string word(sql.substr(i, j - i));
+    for (char& c : word) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return word == "BEGIN" || word == "COMMIT" || word == "END" || word == "ROLLBACK" || word == "SAVEPOINT" ||
+           word == "RELEASE";
+}
+
 class SqliteTx final : public Tx {
   public:
     explicit SqliteTx(SqliteDb::Conn& conn) : conn_(conn) {}
@@ -226,6 +243,12 @@ class SqliteTx final : public Tx {
         // PostgreSQL aborts a transaction at its first failed statement; behave the same so that code written
         // against one backend cannot rely on continuing after an error on the other.
         if (failed_) return core::Internal("statement in a transaction that already failed: " + first_error_.detail);
+        if (IsTransactionControl(sql)) {
+            failed_ = true;
+            first_error_ =
+                core::InvalidArgument("transaction control statements are not allowed in Exec; use Db::Transaction");
+            return first_error_;
+        }
         int rc = SQLITE_OK;
         auto result = ExecOn(conn_, sql, params, &rc);
         if (!result) {
@@ -249,9 +272,25 @@ class SqliteTx final : public Tx {
 
 }  // namespace
 
+struct SqliteDb::Member {
+    const std::function<core::Result<void>(Tx&)>* fn = nullptr;
+    Durability durability = Durability::kDurable;
+    core::Result<void> result;
+    std::exception_ptr exception;
+    bool busy = false;  // failed on SQLITE_BUSY: nothing of it was kept, it may run again
+    bool done = false;
+};
+
 SqliteDb::SqliteDb(std::string path, Options options) : path_(std::move(path)), options_(options) {}
 
-SqliteDb::~SqliteDb() = default;
+SqliteDb::~SqliteDb() {
+    {
+        std::lock_guard lock(checkpoint_mutex_);
+        stopping_ = true;
+    }
+    checkpoint_cv_.notify_all();
+    if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
+}
 
 core::Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, Options options) {
     if (path.empty()) return core::InvalidArgument("SQLite database path is empty");
@@ -276,7 +315,59 @@ core::Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, 
     // FULL: a commit is synced before it is acknowledged, so it survives a crash or power loss.
     if (auto sync = ExecOn(**writer, "PRAGMA synchronous = FULL", {}, &rc); !sync) return sync.error();
     db->writer_ = std::move(*writer);
+    if (!IsMemoryPath(path)) db->StartCheckpointer();
     return db;
+}
+
+void SqliteDb::StartCheckpointer() {
+    auto conn = OpenConn(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, options_.busy_timeout_ms);
+    if (!conn) return;  // SQLite's automatic checkpoint inside the commits stays on
+    checkpointer_ = std::move(*conn);
+    // The hook replaces the writer's automatic checkpoint (sqlite3_wal_autocheckpoint is itself a WAL hook).
+    sqlite3_wal_hook(writer_->db, &SqliteDb::OnWalCommit, this);
+    sqlite3_wal_autocheckpoint(checkpointer_->db, 0);
+    checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
+}
+
+int SqliteDb::OnWalCommit(void* self, sqlite3* /*db*/, const char* /*name*/, int pages) {
+    auto* db = static_cast<SqliteDb*>(self);
+    if (pages >= db->options_.checkpoint_pages) {
+        {
+            std::lock_guard lock(db->checkpoint_mutex_);
+            db->checkpoint_due_ = true;
+        }
+        db->checkpoint_cv_.notify_one();
+    }
+    return SQLITE_OK;
+}
+
+void SqliteDb::CheckpointLoop() {
+    std::unique_lock lock(checkpoint_mutex_);
+    for (;;) {
+        checkpoint_cv_.wait(lock, [this] { return checkpoint_due_ || stopping_; });
+        if (stopping_) return;
+        checkpoint_due_ = false;
+        lock.unlock();
+        // PASSIVE: copies what no reader still needs, never waits for the writer or blocks it. The WAL starts
+        // over at the next commit once everything in it was copied.
+        int log = 0;
+        int copied = 0;
+        sqlite3_wal_checkpoint_v2(checkpointer_->db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+        ++checkpoints_;
+        lock.lock();
+        // At most one checkpoint per 20 ms: a WAL that cannot be reset yet (a reader on old frames) would
+        // otherwise ask again at every commit.
+        checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(20), [this] { return stopping_; });
+    }
+}
+
+core::Result<void> SqliteDb::SetWriterSync(bool full) {
+    if (writer_full_sync_ == full) return {};
+    int rc = SQLITE_OK;
+    auto set = ExecOn(*writer_, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL", {}, &rc);
+    if (!set) return set.error();
+    writer_full_sync_ = full;
+    return {};
 }
 
 std::unique_lock<std::mutex> SqliteDb::LockWriter() {
@@ -339,20 +430,70 @@ core::Result<QueryResult> SqliteDb::Exec(std::string_view sql, const std::vector
             }
         }
     }
-    auto lock = LockWriter();
-    WriterInUse in_use(writer_in_use_);
+    // A write (or any statement without readers): a transaction of its own in the next group commit.
+    QueryResult out;
+    const std::function<core::Result<void>(Tx&)> fn = [&](Tx& tx) -> core::Result<void> {
+        auto result = tx.Exec(sql, params);
+        if (!result) return result.error();
+        out = std::move(*result);
+        return {};
+    };
+    if (auto done = Transaction(fn, Durability::kDurable); !done) return done.error();
+    return out;
+}
+
+core::Result<void> SqliteDb::Transaction(const std::function<core::Result<void>(Tx&)>& fn, Durability durability) {
+    if (TransactionScope::Active(this)) return core::Internal(std::string(kNestedUseMessage));
+    Member me;
+    me.fn = &fn;
+    me.durability = durability;
     for (int attempt = 0;; ++attempt) {
-        auto result = ExecOn(*writer_, sql, params, &rc);
-        if (auto open = CheckNoOpenTransaction(*writer_); !open) return open.error();
-        // A statement in autocommit mode that failed with SQLITE_BUSY wrote nothing: safe to run again.
-        if (result || !IsBusy(rc) || attempt >= options_.busy_retries) return result;
+        Submit(me);
+        if (me.exception) std::rethrow_exception(me.exception);
+        // Failed on SQLITE_BUSY (another process held the database): its work was rolled back, so run it again.
+        if (me.busy && attempt < options_.busy_retries) continue;
+        return me.result;
     }
 }
 
-core::Result<void> SqliteDb::Transaction(const std::function<core::Result<void>(Tx&)>& fn) {
-    if (TransactionScope::Active(this)) return core::Internal(std::string(kNestedUseMessage));
-    auto lock = LockWriter();
+void SqliteDb::Submit(Member& me) {
+    me.done = false;
+    std::unique_lock lock(group_mutex_);
+    waiting_.push_back(&me);
+    if (leading_) ++waits_;
+    while (!me.done) {
+        if (leading_) {
+            group_cv_.wait(lock);
+            continue;
+        }
+        // Lead: take the waiting callers (up to max_group, oldest first) as one group.
+        leading_ = true;
+        const std::size_t n = std::min(waiting_.size(), static_cast<std::size_t>(std::max(1, options_.max_group)));
+        std::vector<Member*> group(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(n));
+        waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(n));
+        lock.unlock();
+        RunGroup(group);
+        lock.lock();
+        leading_ = false;
+        for (Member* m : group) m->done = true;
+        group_cv_.notify_all();
+    }
+}
+
+void SqliteDb::RunGroup(const std::vector<Member*>& group) {
+    std::lock_guard<std::mutex> lock(writer_mutex_);
     WriterInUse in_use(writer_in_use_);
+    auto fail_all = [&](const core::Error& error) {
+        for (Member* m : group) {
+            m->result = error;
+            m->exception = nullptr;
+        }
+    };
+    const bool durable =
+        std::any_of(group.begin(), group.end(), [](const Member* m) { return m->durability == Durability::kDurable; });
+    if (auto sync = SetWriterSync(durable); !sync) return fail_all(sync.error());
+    // One member runs as a plain transaction; several each get a savepoint, so that one that fails is undone alone.
+    const bool savepoints = group.size() > 1;
     for (int attempt = 0;; ++attempt) {
         const bool may_retry = attempt < options_.busy_retries;
         int rc = SQLITE_OK;
@@ -361,29 +502,66 @@ core::Result<void> SqliteDb::Transaction(const std::function<core::Result<void>(
         if (auto begin = ExecOn(*writer_, "BEGIN IMMEDIATE", {}, &rc); !begin) {
             RollbackIfOpen(*writer_);
             if (IsBusy(rc) && may_retry) continue;
-            return begin.error();
+            return fail_all(begin.error());
         }
-        SqliteTx tx(*writer_);
-        core::Result<void> result;
-        try {
-            TransactionScope scope(this);
-            result = fn(tx);
-        } catch (...) {
+        std::optional<core::Error> broken;  // a savepoint statement failed: the group cannot commit
+        for (Member* m : group) {
+            m->result = {};
+            m->exception = nullptr;
+            m->busy = false;
+            if (savepoints) {
+                if (auto sp = ExecOn(*writer_, "SAVEPOINT sb_member", {}, &rc); !sp) {
+                    broken = sp.error();
+                    break;
+                }
+            }
+            SqliteTx tx(*writer_);
+            core::Result<void> result;
+            try {
+                TransactionScope scope(this);
+                result = (*m->fn)(tx);
+            } catch (...) {
+                m->exception = std::current_exception();
+            }
+            const bool ok = !m->exception && result && !tx.failed();
+            if (!ok && !m->exception) {
+                // fn may have carried on after a failed statement and returned success: it still cannot commit.
+                m->result = !result ? result.error() : tx.first_error();
+                m->busy = tx.busy();
+            }
+            if (!savepoints) {
+                if (!ok) {
+                    RollbackIfOpen(*writer_);
+                    return;
+                }
+                continue;
+            }
+            if (!ok) {
+                if (auto undo = ExecOn(*writer_, "ROLLBACK TO sb_member", {}, &rc); !undo) {
+                    broken = undo.error();
+                    break;
+                }
+            }
+            if (auto release = ExecOn(*writer_, "RELEASE sb_member", {}, &rc); !release) {
+                broken = release.error();
+                break;
+            }
+        }
+        if (broken) {
             RollbackIfOpen(*writer_);
-            throw;
+            return fail_all(core::Internal("group commit: " + broken->detail));
         }
-        if (result && !tx.failed()) {
-            auto commit = ExecOn(*writer_, "COMMIT", {}, &rc);
-            if (commit) return {};
-            RollbackIfOpen(*writer_);
-            if (IsBusy(rc) && may_retry) continue;
-            return commit.error();
+        auto commit = ExecOn(*writer_, "COMMIT", {}, &rc);
+        if (commit) {
+            ++groups_;
+            members_ += static_cast<std::int64_t>(group.size());
+            return;
         }
+        const core::Error error = commit.error();
         RollbackIfOpen(*writer_);
-        if (tx.busy() && may_retry) continue;
-        if (!result) return result.error();
-        // fn carried on after a failed statement and returned success: the transaction cannot commit.
-        return tx.first_error();
+        // Nothing was committed: every member runs again (fn must be repeatable, db.hpp), or all fail.
+        if (IsBusy(rc) && may_retry) continue;
+        return fail_all(error);
     }
 }
 
@@ -392,6 +570,7 @@ core::Result<void> SqliteDb::ExecScript(std::string_view sql) {
     const std::string script(sql);
     auto lock = LockWriter();
     WriterInUse in_use(writer_in_use_);
+    if (auto sync = SetWriterSync(true); !sync) return sync.error();
     for (int attempt = 0;; ++attempt) {
         int rc = SQLITE_OK;
         // One transaction for the whole script, as PostgreSQL runs a multi-statement query string.

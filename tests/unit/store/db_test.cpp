@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "backend_fixture.hpp"
+#include "store/sqlite_db.hpp"
 
 namespace switchboard::store::testing {
 namespace {
@@ -395,6 +396,116 @@ TEST(SqliteDb, ReadersSeeCommittedWritesImmediately) {
     }
 }
 
+// Group commit: transactions that queue while another one runs commit together, each keeping its own outcome.
+TEST(SqliteDb, QueuedTransactionsCommitAsOneGroupEachWithItsOwnOutcome) {
+    switchboard::testing::TempDir dir;
+    auto db = Must(SqliteDb::Open(dir.file("group.db")));
+    Must(db->ExecScript("CREATE TABLE t (x INTEGER PRIMARY KEY)"));
+    constexpr int kWriters = 6;  // 0..3 insert, 4 returns an error after inserting, 5 throws after inserting
+    std::vector<std::thread> writers;
+    std::vector<core::Result<void>> results(kWriters, core::Internal("not run"));
+    std::vector<bool> threw(kWriters, false);
+    const auto before = db->Groups();
+    Must(db->Transaction([&](Tx& tx) -> core::Result<void> {
+        Must(tx.Exec("INSERT INTO t (x) VALUES (100)"));
+        // While this one holds the writer, the others queue: they form the next group.
+        for (int i = 0; i < kWriters; ++i) {
+            writers.emplace_back([&, i] {
+                try {
+                    results[i] = db->Transaction([i](Tx& inner) -> core::Result<void> {
+                        Must(inner.Exec("INSERT INTO t (x) VALUES ($1)", {std::int64_t{i}}));
+                        if (i == 4) return core::InvalidArgument("member 4 gives up");
+                        if (i == 5) throw std::runtime_error("member 5 throws");
+                        return {};
+                    });
+                } catch (const std::runtime_error&) {
+                    threw[i] = true;
+                }
+            });
+        }
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (db->Stats().waits < kWriters && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        EXPECT_EQ(db->Stats().waits, kWriters);
+        return {};
+    }));
+    for (auto& w : writers) w.join();
+    for (int i = 0; i < 4; ++i) EXPECT_TRUE(results[i].has_value()) << i << ": " << Describe(results[i].error());
+    EXPECT_TRUE(IsError(results[4], Errc::kInvalidArgument));
+    EXPECT_TRUE(threw[5]);
+    EXPECT_FALSE(threw[4]);
+    auto rows = Must(db->Exec("SELECT x FROM t ORDER BY x"));
+    std::vector<std::int64_t> xs;
+    for (const auto& row : rows.rows) xs.push_back(row.Int(0));
+    EXPECT_EQ(xs, (std::vector<std::int64_t>{0, 1, 2, 3, 100}));
+    // Two commits: the holder's, then the six queued ones together.
+    const auto after = db->Groups();
+    EXPECT_EQ(after.groups - before.groups, 2);
+    EXPECT_EQ(after.members - before.members, 1 + kWriters);
+}
+
+TEST(SqliteDb, TransactionControlInsideATransactionIsRefusedAndRolledBack) {
+    switchboard::testing::TempDir dir;
+    auto db = Must(OpenDb("sqlite:" + dir.file("control.db")));
+    Must(db->Exec("CREATE TABLE t (x INTEGER)"));
+    for (const char* control : {"COMMIT", "  rollback", "END", "SAVEPOINT a", "RELEASE a", "BEGIN"}) {
+        auto r = db->Transaction([&](Tx& tx) -> core::Result<void> {
+            Must(tx.Exec("INSERT INTO t (x) VALUES (1)"));
+            auto c = tx.Exec(control);
+            if (!c) return c.error();
+            return {};
+        });
+        EXPECT_TRUE(IsError(r, Errc::kInvalidArgument)) << control;
+    }
+    EXPECT_EQ(Must(db->Exec("SELECT COUNT(*) FROM t")).rows.at(0).Int(0), 0);
+}
+
+TEST(SqliteDb, DeferredTransactionsCommitWithoutSyncAndDurableOnesWithFullSync) {
+    switchboard::testing::TempDir dir;
+    auto db = Must(OpenDb("sqlite:" + dir.file("deferred.db")));
+    auto sync_in = [&](Durability d) {
+        std::int64_t level = -1;
+        Must(db->Transaction(
+            [&](Tx& tx) -> core::Result<void> {
+                level = Must(tx.Exec("PRAGMA synchronous")).rows.at(0).Int(0);
+                return {};
+            },
+            d));
+        return level;
+    };
+    EXPECT_EQ(sync_in(Durability::kDeferred), 1);  // NORMAL: no fsync at this commit
+    EXPECT_EQ(sync_in(Durability::kDurable), 2);   // FULL again
+    EXPECT_EQ(sync_in(Durability::kDeferred), 1);
+    Must(db->Exec("CREATE TABLE t (x INTEGER)"));  // a plain write is durable
+    EXPECT_EQ(sync_in(Durability::kDurable), 2);
+}
+
+TEST(SqliteDb, CheckpointsRunInTheBackgroundOnceTheWalGrows) {
+    switchboard::testing::TempDir dir;
+    SqliteDb::Options options;
+    options.checkpoint_pages = 4;
+    auto db = Must(SqliteDb::Open(dir.file("ckpt.db"), options));
+    Must(db->Exec("CREATE TABLE t (x INTEGER, pad TEXT)"));
+    const std::string pad(3000, 'p');  // about a page per row
+    for (int i = 0; i < 40; ++i) Must(db->Exec("INSERT INTO t (x, pad) VALUES ($1, $2)", {std::int64_t{i}, pad}));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (db->Groups().checkpoints == 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_GT(db->Groups().checkpoints, 0);
+    // The rows reached the database file: an independent connection that ignores the WAL sees them.
+    db.reset();
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(dir.file("ckpt.db").c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT COUNT(*) FROM t", -1, &stmt, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(stmt, 0), 40);
+    sqlite3_finalize(stmt);
+    sqlite3_close_v2(raw);
+}
+
 // ---- PostgreSQL only ----
 
 TEST(PostgresDb, ConvertsResultsByColumnType) {
@@ -415,6 +526,22 @@ TEST(PostgresDb, ConvertsResultsByColumnType) {
     EXPECT_EQ(v[8], Value(std::string("x")));
     EXPECT_TRUE(r.rows[0].IsNull(9));
     EXPECT_EQ(v[10], Value(std::string("{\"a\": 1}")));
+}
+
+TEST(PostgresDb, DeferredTransactionsTurnSynchronousCommitOffForThemselvesOnly) {
+    auto db = Must(OpenDb(switchboard::testing::PostgresServer::Shared().CreateDatabase("deferred"), 1));
+    auto setting_in = [&](Durability d) {
+        std::string value;
+        Must(db->Transaction(
+            [&](Tx& tx) -> core::Result<void> {
+                value = Must(tx.Exec("SHOW synchronous_commit")).rows.at(0).Text(0);
+                return {};
+            },
+            d));
+        return value;
+    };
+    EXPECT_EQ(setting_in(Durability::kDeferred), "off");
+    EXPECT_EQ(setting_in(Durability::kDurable), "on");  // SET LOCAL ended with its transaction (one pooled conn)
 }
 
 TEST(PostgresDb, ReplacesAConnectionTheServerClosed) {
