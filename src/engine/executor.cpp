@@ -143,7 +143,7 @@ Result<store::Execution> Executor::Execute(const store::Execution& claimed, RunR
     return store_.GetExecution(claimed.team_id, claimed.id);
 }
 
-Result<void> Executor::Run(const store::Execution& claimed, RunResult* out, const store::Scenario* known) {
+Result<void> Executor::Run(const store::Execution& claimed, RunResult* out, const store::Scenario* known, bool stored) {
     store::ExecutionOutcome outcome;
     std::optional<store::Scenario> scenario_row;
     // Scheduled and webhook runs count towards maxErrors (whatever made them fail), and a scenario that it turns
@@ -156,11 +156,21 @@ Result<void> Executor::Run(const store::Execution& claimed, RunResult* out, cons
             (void)store_.AdvanceNextRun(after->id, *after->next_run_at, std::nullopt);
         }
     };
+    // Stores the outcome: finishes the claimed row (false: another node holds it now), or records the run.
+    auto store_outcome = [&](std::optional<std::int64_t> requeue) -> Result<bool> {
+        if (stored) return store_.FinishExecution(claimed.id, options_.node_id, outcome, requeue);
+        auto recorded = store_.RecordExecution(claimed, outcome);
+        if (!recorded) return recorded.error();
+        if (*recorded != claimed.id) {
+            spdlog::warn("execution {} was recorded as {}: its id was taken by another process", claimed.id, *recorded);
+        }
+        return true;
+    };
     auto finish_error = [&](std::string_view type, const std::string& message) -> Result<void> {
         outcome.status = ExecutionStatus::kError;
         outcome.error_type = std::string(type);
         outcome.error_message = message;
-        auto f = store_.FinishExecution(claimed.id, options_.node_id, outcome);
+        auto f = store_outcome(std::nullopt);
         if (!f) return f.error();
         if (*f) record_outcome(true, outcome.error_type, message);
         if (out) {
@@ -232,12 +242,12 @@ Result<void> Executor::Run(const store::Execution& claimed, RunResult* out, cons
     // already run will run again: at-least-once across a stop, never lost).
     std::optional<std::int64_t> requeue;
     if (stopping_ && result.status == ExecutionStatus::kError && result.error.type == errors::kRuntime &&
-        claimed.trigger != "webhook") {
+        claimed.trigger != "webhook" && stored) {
         requeue = clock_.NowMillis();
         outcome.status = ExecutionStatus::kQueued;
         outcome.cursors.clear();
     }
-    auto finished = store_.FinishExecution(claimed.id, options_.node_id, outcome, requeue);
+    auto finished = store_outcome(requeue);
     if (finished && *finished && requeue) return {};
     if (!finished) return finished.error();
     if (!*finished)
@@ -296,20 +306,27 @@ Result<WebhookAnswer> Executor::HandleWebhook(const std::string& token, json::va
     e.trigger = "webhook";
     e.input_json = json::serialize(json::object{{"inputs", json::object{}}, {"bundle", std::move(payload)}});
     e.not_before = clock_.NowMillis();
-    if (responds) {
-        // Runs here, now: inserted already claimed by this node, so no worker takes it meanwhile.
-        e.status = ExecutionStatus::kRunning;
-        e.claimed_by = options_.node_id;
-    }
-    auto queued = store_.EnqueueExecution(e);
-    if (!queued) return queued.error();
     WebhookAnswer answer;
     if (!responds) {
+        // Answered 202 once the run is queued durably; a worker runs it.
+        auto queued = store_.EnqueueExecution(e);
+        if (!queued) return queued.error();
         Wake();
         return answer;
     }
+    // The caller waits for the run's answer: run it here, now, and store it once, finished (one durable commit).
+    // Until then it exists only in this process: no worker can take it, and a crash loses only a run whose caller
+    // was never answered.
+    auto id = store_.ReserveExecutionId();
+    if (!id) return id.error();
+    e.id = *id;
+    e.status = ExecutionStatus::kRunning;
+    e.claimed_by = options_.node_id;
+    e.attempts = 1;
+    e.created_at = e.not_before;
+    e.started_at = e.not_before;
     RunResult result;
-    if (auto done = Run(*queued, &result, &**scenario); !done) return done.error();
+    if (auto done = Run(e, &result, &**scenario, /*stored=*/false); !done) return done.error();
     if (result.response) {
         const json::object& r = *result.response;
         answer.status = static_cast<int>(r.at("status").to_number<std::int64_t>());

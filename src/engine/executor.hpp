@@ -70,7 +70,10 @@ class Executor {
 
   private:
     // Execute without reading the stored execution back; `out` receives the run's result (the webhook answer).
-    core::Result<void> Run(const store::Execution& claimed, RunResult* out, const store::Scenario* scenario);
+    // stored = false: `claimed` is not in the store yet (its id reserved): the finished run is recorded in one
+    // write (ScenarioStore::RecordExecution) instead of finishing the stored row.
+    core::Result<void> Run(const store::Execution& claimed, RunResult* out, const store::Scenario* scenario,
+                           bool stored = true);
     void WorkerLoop();
     void SchedulerLoop();
     void Wake();

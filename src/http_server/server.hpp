@@ -20,7 +20,9 @@ struct ServerOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 8080;  // 0 = pick a free port (tests)
     int io_threads = 2;
-    int worker_threads = 8;
+    // Handlers block (a write waits for its group commit to reach the disk, a webhook run for its API calls), so
+    // this is how many requests are served at once; an idle thread costs a few KB of memory.
+    int worker_threads = 32;
     std::size_t body_limit = 1 << 20;      // bytes
     std::size_t header_limit = 16 * 1024;  // bytes
     std::chrono::milliseconds header_timeout{10'000};

@@ -152,6 +152,14 @@ class ScenarioStore {
     virtual core::Result<bool> FinishExecution(std::int64_t id, const std::string& holder,
                                                const ExecutionOutcome& outcome,
                                                std::optional<std::int64_t> requeue_not_before = std::nullopt) = 0;
+    // An execution that runs before anything of it is stored (a webhook answered by the run, whose caller waits):
+    // ReserveExecutionId gives it its id up front (the run's {{var.execution.id}}), and RecordExecution stores it
+    // once it has finished, outcome and cursor updates in one durable transaction, so a run costs one commit. A run
+    // cut short by a crash leaves no row; its caller got no answer. e's team, scenario, trigger, input, created_at
+    // and started_at are stored; returns the id stored (e.id, or a new one in the rare case that another process
+    // sharing the SQLite file took e.id meanwhile). kNotFound when the team's scenario is gone.
+    virtual core::Result<std::int64_t> ReserveExecutionId() = 0;
+    virtual core::Result<std::int64_t> RecordExecution(const Execution& e, const ExecutionOutcome& outcome) = 0;
     // Running executions claimed (started_at) before `claimed_before`: back to queued. Returns how many.
     virtual core::Result<std::int64_t> RequeueStaleExecutions(std::int64_t claimed_before) = 0;
     virtual core::Result<Execution> GetExecution(core::TeamId team, std::int64_t id) = 0;

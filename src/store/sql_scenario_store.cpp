@@ -4,6 +4,8 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 #include <set>
 #include <utility>
 
@@ -572,28 +574,112 @@ class SqlScenarioStore final : public ScenarioStore {
         // row yet (its run's durable finish follows), so it is committed without waiting for the disk; a queued
         // one is acknowledged (202) as soon as this returns, so it is durable.
         const bool claimed = e.status == ExecutionStatus::kRunning && !e.claimed_by.empty();
-        auto done = db_.Transaction(
-            [&](Tx& tx) -> core::Result<void> {
-                // The foreign key (scenario_id, team_id) checks that the team's scenario exists.
-                auto r =
-                    tx.Exec(Sql({"INSERT INTO executions (team_id, scenario_id, status, trigger_type, input_json,"
-                                 " operations, error_type, error_message, error_module_id, log_json, result_json,"
-                                 " claimed_by, attempts, not_before, created_at, started_at)"
-                                 " VALUES ($1, $2, $7, $3, $4, 0, '', '', 0, '[]', '', $8, $9, $5, $6, $10) RETURNING ",
-                                 kExecutionColumns}),
-                            {e.team_id.value(), e.scenario_id, e.trigger, *input, e.not_before, now,
-                             std::string(claimed ? "running" : "queued"), claimed ? e.claimed_by : std::string(),
-                             std::int64_t{claimed ? 1 : 0}, claimed ? Value(now) : Value(nullptr)});
-                if (!r && r.error().code == core::Errc::kConflict) return ScenarioNotFound(e.scenario_id);
-                if (!r) return r.error();
-                auto created = ExecutionFrom(r->rows.at(0));
-                if (!created) return created.error();
-                out = std::move(*created);
-                return {};
-            },
-            claimed ? store::Durability::kDeferred : store::Durability::kDurable);
-        if (!done) return done.error();
-        return out;
+        for (int attempt = 0;; ++attempt) {
+            // SQLite: the id comes from this process's counter, which ReserveExecutionId shares (PostgreSQL: the
+            // identity sequence, which nextval shares).
+            Value id = nullptr;
+            if (db_.backend() == Backend::kSqlite) {
+                auto next = ReserveExecutionId();
+                if (!next) return next.error();
+                id = *next;
+            }
+            bool id_taken = false;
+            auto done = db_.Transaction(
+                [&](Tx& tx) -> core::Result<void> {
+                    id_taken = false;
+                    // The foreign key (scenario_id, team_id) checks that the team's scenario exists.
+                    auto r = tx.Exec(
+                        Sql({"INSERT INTO executions (id, team_id, scenario_id, status, trigger_type, input_json,"
+                             " operations, error_type, error_message, error_module_id, log_json, result_json,"
+                             " claimed_by, attempts, not_before, created_at, started_at)"
+                             " VALUES (COALESCE($11, ",
+                             db_.backend() == Backend::kSqlite ? "NULL"
+                                                               : "nextval(pg_get_serial_sequence('executions', 'id'))",
+                             "), $1, $2, $7, $3, $4, 0, '', '', 0, '[]', '', $8, $9, $5, $6, $10) RETURNING ",
+                             kExecutionColumns}),
+                        {e.team_id.value(), e.scenario_id, e.trigger, *input, e.not_before, now,
+                         std::string(claimed ? "running" : "queued"), claimed ? e.claimed_by : std::string(),
+                         std::int64_t{claimed ? 1 : 0}, claimed ? Value(now) : Value(nullptr), id});
+                    if (!r) {
+                        id_taken = IsExecutionIdTaken(r.error());
+                        if (r.error().code == core::Errc::kConflict && !id_taken)
+                            return ScenarioNotFound(e.scenario_id);
+                        return r.error();
+                    }
+                    auto created = ExecutionFrom(r->rows.at(0));
+                    if (!created) return created.error();
+                    out = std::move(*created);
+                    return {};
+                },
+                claimed ? store::Durability::kDeferred : store::Durability::kDurable);
+            if (!done && id_taken && attempt < 3) {
+                ForgetExecutionIds();
+                continue;
+            }
+            if (!done) return done.error();
+            return out;
+        }
+    }
+
+    core::Result<std::int64_t> ReserveExecutionId() override {
+        if (db_.backend() == Backend::kPostgres) {
+            auto r = db_.Exec("SELECT nextval(pg_get_serial_sequence('executions', 'id'))");
+            if (!r) return r.error();
+            return r->rows.at(0).Int(0);
+        }
+        std::lock_guard lock(ids_mutex_);
+        if (next_execution_id_ == 0) {
+            // Above every id in use and every id ever handed out by AUTOINCREMENT (rows deleted since included).
+            auto r = db_.Exec(
+                "SELECT MAX(m) FROM (SELECT MAX(id) AS m FROM executions"
+                " UNION ALL SELECT seq AS m FROM sqlite_sequence WHERE name = 'executions')");
+            if (!r) return r.error();
+            next_execution_id_ = r->rows.at(0).OptInt(0).value_or(0) + 1;
+        }
+        return next_execution_id_++;
+    }
+
+    core::Result<std::int64_t> RecordExecution(const Execution& e, const ExecutionOutcome& outcome) override {
+        if (e.id <= 0) return core::InvalidArgument("a recorded execution needs a reserved id");
+        if (outcome.status == ExecutionStatus::kQueued || outcome.status == ExecutionStatus::kRunning) {
+            return core::InvalidArgument("a recorded execution has finished");
+        }
+        auto input = CheckJson(e.input_json, "input_json", JsonShape::kObject, "{}");
+        if (!input) return input.error();
+        auto checked = CheckOutcomeJson(outcome);
+        if (!checked) return checked.error();
+        const std::int64_t now = clock_.NowMillis();
+        std::int64_t id = e.id;
+        for (int attempt = 0;; ++attempt) {
+            bool id_taken = false;
+            auto done = db_.Transaction([&](Tx& tx) -> core::Result<void> {
+                id_taken = false;
+                auto r = tx.Exec(
+                    "INSERT INTO executions (id, team_id, scenario_id, status, trigger_type, input_json, operations,"
+                    " error_type, error_message, error_module_id, log_json, result_json, claimed_by, attempts,"
+                    " not_before, created_at, started_at, finished_at)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '', 1, $13, $13, $14, $15)",
+                    {id, e.team_id.value(), e.scenario_id, std::string(ExecutionStatusName(outcome.status)), e.trigger,
+                     *input, std::int64_t{outcome.operations}, outcome.error_type, outcome.error_message,
+                     outcome.error_module_id, checked->log, checked->result, e.created_at,
+                     e.started_at.value_or(e.created_at), now});
+                if (!r) {
+                    id_taken = IsExecutionIdTaken(r.error());
+                    if (r.error().code == core::Errc::kConflict && !id_taken) return ScenarioNotFound(e.scenario_id);
+                    return r.error();
+                }
+                return WriteCursors(tx, e.scenario_id, outcome.cursors, now);
+            });
+            if (!done && id_taken && attempt < 3) {
+                ForgetExecutionIds();
+                auto next = ReserveExecutionId();
+                if (!next) return next.error();
+                id = *next;
+                continue;
+            }
+            if (!done) return done.error();
+            return id;
+        }
     }
 
     core::Result<std::vector<Execution>> ClaimExecutions(const std::string& holder, std::int64_t now_ms,
@@ -639,50 +725,33 @@ class SqlScenarioStore final : public ScenarioStore {
         if (!requeue && outcome.status == ExecutionStatus::kRunning) {
             return core::InvalidArgument("an execution cannot finish with status running");
         }
-        auto log = CheckJson(outcome.log_json, "log_json", JsonShape::kArray, "[]");
-        if (!log) return log.error();
-        std::string result;
-        if (!outcome.result_json.empty()) {
-            auto checked = CheckJson(outcome.result_json, "result_json", JsonShape::kObject, "");
-            if (!checked) return checked.error();
-            result = std::move(*checked);
-        }
-        for (const auto& [module_id, cursor] : outcome.cursors) {
-            auto checked = CheckJson(cursor, "cursor of module " + std::to_string(module_id), JsonShape::kAny, "");
-            if (!checked) return checked.error();
-        }
+        auto checked = CheckOutcomeJson(outcome);
+        if (!checked) return checked.error();
+        const std::string& log = checked->log;
+        const std::string& result = checked->result;
         const std::int64_t now = clock_.NowMillis();
         bool finished = false;
         auto done = db_.Transaction([&](Tx& tx) -> core::Result<void> {
             finished = false;
             // The fence: only the holder of a running claim writes; anyone else changes nothing at all.
-            auto r = requeue
-                         ? tx.Exec(
-                               "UPDATE executions SET status = 'queued', operations = $1, error_type = $2,"
-                               " error_message = $3, error_module_id = $4, log_json = $5, result_json = $6,"
-                               " not_before = $7, claimed_by = ''"
-                               " WHERE id = $8 AND status = 'running' AND claimed_by = $9 RETURNING scenario_id",
-                               {std::int64_t{outcome.operations}, outcome.error_type, outcome.error_message,
-                                outcome.error_module_id, *log, result, requeue_not_before.value_or(now), id, holder})
-                         : tx.Exec(
-                               "UPDATE executions SET status = $1, operations = $2, error_type = $3,"
-                               " error_message = $4, error_module_id = $5, log_json = $6, result_json = $7,"
-                               " finished_at = $8"
-                               " WHERE id = $9 AND status = 'running' AND claimed_by = $10 RETURNING scenario_id",
-                               {std::string(ExecutionStatusName(outcome.status)), std::int64_t{outcome.operations},
-                                outcome.error_type, outcome.error_message, outcome.error_module_id, *log, result, now,
-                                id, holder});
+            auto r = requeue ? tx.Exec(
+                                   "UPDATE executions SET status = 'queued', operations = $1, error_type = $2,"
+                                   " error_message = $3, error_module_id = $4, log_json = $5, result_json = $6,"
+                                   " not_before = $7, claimed_by = ''"
+                                   " WHERE id = $8 AND status = 'running' AND claimed_by = $9 RETURNING scenario_id",
+                                   {std::int64_t{outcome.operations}, outcome.error_type, outcome.error_message,
+                                    outcome.error_module_id, log, result, requeue_not_before.value_or(now), id, holder})
+                             : tx.Exec(
+                                   "UPDATE executions SET status = $1, operations = $2, error_type = $3,"
+                                   " error_message = $4, error_module_id = $5, log_json = $6, result_json = $7,"
+                                   " finished_at = $8"
+                                   " WHERE id = $9 AND status = 'running' AND claimed_by = $10 RETURNING scenario_id",
+                                   {std::string(ExecutionStatusName(outcome.status)), std::int64_t{outcome.operations},
+                                    outcome.error_type, outcome.error_message, outcome.error_module_id, log, result,
+                                    now, id, holder});
             if (!r) return r.error();
             if (r->rows.empty()) return {};
-            const std::int64_t scenario_id = r->rows[0].Int(0);
-            for (const auto& [module_id, cursor] : outcome.cursors) {
-                auto c = tx.Exec(
-                    "INSERT INTO trigger_cursors (scenario_id, module_id, cursor_json, updated_at)"
-                    " VALUES ($1, $2, $3, $4) ON CONFLICT (scenario_id, module_id) DO UPDATE SET"
-                    " cursor_json = excluded.cursor_json, updated_at = excluded.updated_at",
-                    {scenario_id, module_id, cursor, now});
-                if (!c) return c.error();
-            }
+            if (auto c = WriteCursors(tx, r->rows[0].Int(0), outcome.cursors, now); !c) return c.error();
             finished = true;
             return {};
         });
@@ -835,8 +904,55 @@ class SqlScenarioStore final : public ScenarioStore {
         return e;
     }
 
+    struct OutcomeJson {
+        std::string log;
+        std::string result;
+    };
+    // The outcome's JSON fields, checked (the API shows them verbatim, the engine parses the cursors).
+    static core::Result<OutcomeJson> CheckOutcomeJson(const ExecutionOutcome& outcome) {
+        OutcomeJson out;
+        auto log = CheckJson(outcome.log_json, "log_json", JsonShape::kArray, "[]");
+        if (!log) return log.error();
+        out.log = std::move(*log);
+        if (!outcome.result_json.empty()) {
+            auto result = CheckJson(outcome.result_json, "result_json", JsonShape::kObject, "");
+            if (!result) return result.error();
+            out.result = std::move(*result);
+        }
+        for (const auto& [module_id, cursor] : outcome.cursors) {
+            auto c = CheckJson(cursor, "cursor of module " + std::to_string(module_id), JsonShape::kAny, "");
+            if (!c) return c.error();
+        }
+        return out;
+    }
+
+    static core::Result<void> WriteCursors(Tx& tx, std::int64_t scenario_id,
+                                           const std::map<std::int64_t, std::string>& cursors, std::int64_t now) {
+        for (const auto& [module_id, cursor] : cursors) {
+            auto c = tx.Exec(
+                "INSERT INTO trigger_cursors (scenario_id, module_id, cursor_json, updated_at)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (scenario_id, module_id) DO UPDATE SET"
+                " cursor_json = excluded.cursor_json, updated_at = excluded.updated_at",
+                {scenario_id, module_id, cursor, now});
+            if (!c) return c.error();
+        }
+        return {};
+    }
+
+    // An explicit execution id that is already in use (SQLite: another process on the same file took it).
+    static bool IsExecutionIdTaken(const core::Error& e) {
+        return e.code == core::Errc::kConflict && (e.detail.find("executions.id") != std::string::npos ||
+                                                   e.detail.find("executions_pkey") != std::string::npos);
+    }
+    void ForgetExecutionIds() {
+        std::lock_guard lock(ids_mutex_);
+        next_execution_id_ = 0;  // seeded again from the table
+    }
+
     Db& db_;
     const core::Clock& clock_;
+    std::mutex ids_mutex_;
+    std::int64_t next_execution_id_ = 0;  // SQLite: the next id this process hands out (0: not seeded yet)
 };
 
 }  // namespace

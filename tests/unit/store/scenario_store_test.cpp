@@ -195,6 +195,93 @@ TEST_P(ScenarioStoreTest, AnExecutionCanBeInsertedAlreadyClaimed) {
     EXPECT_EQ(Must(scenarios_->GetExecution(team_, mine.id)).status, ExecutionStatus::kSuccess);
 }
 
+TEST_P(ScenarioStoreTest, AFinishedRunIsRecordedInOneWriteUnderItsReservedId) {
+    const Scenario s = Create(team_, "Hook");
+    const std::int64_t id = Must(scenarios_->ReserveExecutionId());
+    // Ids reserved and ids of queued executions never collide.
+    const Execution queued = Enqueue(s);
+    EXPECT_NE(queued.id, id);
+    EXPECT_NE(Must(scenarios_->ReserveExecutionId()), id);
+
+    Execution e;
+    e.id = id;
+    e.team_id = team_;
+    e.scenario_id = s.id;
+    e.trigger = "webhook";
+    e.input_json = R"({"inputs":{},"bundle":{"item":7}})";
+    e.created_at = 1000;
+    e.started_at = 1000;
+    ExecutionOutcome outcome;
+    outcome.status = ExecutionStatus::kWarning;
+    outcome.operations = 3;
+    outcome.error_type = "DataError";
+    outcome.error_message = "ignored";
+    outcome.error_module_id = 2;
+    outcome.log_json = R"([{"moduleId":1}])";
+    outcome.result_json = R"({"status":200})";
+    outcome.cursors = {{1, R"({"id":10})"}};
+    EXPECT_EQ(Must(scenarios_->RecordExecution(e, outcome)), id);
+
+    const Execution stored = Must(scenarios_->GetExecution(team_, id));
+    EXPECT_EQ(stored.status, ExecutionStatus::kWarning);
+    EXPECT_EQ(stored.trigger, "webhook");
+    EXPECT_EQ(stored.input_json, e.input_json);
+    EXPECT_EQ(stored.operations, 3);
+    EXPECT_EQ(stored.error_type, "DataError");
+    EXPECT_EQ(stored.error_module_id, 2);
+    EXPECT_EQ(stored.log_json, outcome.log_json);
+    EXPECT_EQ(stored.result_json, outcome.result_json);
+    EXPECT_EQ(stored.attempts, 1);
+    EXPECT_EQ(stored.created_at, 1000);
+    EXPECT_EQ(stored.started_at, std::optional<std::int64_t>(1000));
+    EXPECT_TRUE(stored.finished_at.has_value());
+    EXPECT_EQ(Must(scenarios_->GetCursors(s.id)), (std::map<std::int64_t, std::string>{{1, R"({"id":10})"}}));
+    // Nothing queued or running is left of it: a worker finds only the queued execution.
+    const auto claimable = Must(scenarios_->ClaimExecutions("node-b", clock_.NowMillis() + 1000, 10));
+    ASSERT_EQ(claimable.size(), 1u);
+    EXPECT_EQ(claimable[0].id, queued.id);
+    // An id in use is never overwritten: recorded again, it gets a new one.
+    EXPECT_NE(Must(scenarios_->RecordExecution(e, outcome)), id);
+    EXPECT_EQ(Must(scenarios_->GetExecution(team_, id)).status, ExecutionStatus::kWarning);
+
+    // Bad input changes nothing: an unfinished status, malformed JSON, another team's scenario.
+    ExecutionOutcome running;
+    running.status = ExecutionStatus::kRunning;
+    e.id = Must(scenarios_->ReserveExecutionId());
+    EXPECT_TRUE(IsError(scenarios_->RecordExecution(e, running), Errc::kInvalidArgument));
+    ExecutionOutcome bad;
+    bad.log_json = "{not json";
+    EXPECT_TRUE(IsError(scenarios_->RecordExecution(e, bad), Errc::kInvalidArgument));
+    Execution foreign = e;
+    foreign.team_id = other_;
+    EXPECT_TRUE(IsError(scenarios_->RecordExecution(foreign, ExecutionOutcome{}), Errc::kNotFound));
+    EXPECT_TRUE(IsError(scenarios_->GetExecution(team_, e.id), Errc::kNotFound));
+}
+
+TEST_P(ScenarioStoreTest, IdsTakenBehindTheStoresBackAreSkipped) {
+    if (GetParam() != Backend::kSqlite) GTEST_SKIP() << "SQLite's execution ids come from the process's counter";
+    const Scenario s = Create(team_, "Hook");
+    const std::int64_t reserved = Must(scenarios_->ReserveExecutionId());
+    // Another process on the same file inserts the next ids itself.
+    for (std::int64_t id = reserved; id < reserved + 3; ++id) {
+        Must(store_->db().Exec(
+            "INSERT INTO executions (id, team_id, scenario_id, status, trigger_type, input_json, operations,"
+            " error_type, error_message, error_module_id, log_json, result_json, claimed_by, attempts, not_before,"
+            " created_at) VALUES ($1, $2, $3, 'queued', 'run', '{}', 0, '', '', 0, '[]', '', '', 0, 0, 0)",
+            {id, team_.value(), s.id}));
+    }
+    const Execution queued = Enqueue(s);
+    EXPECT_GE(queued.id, reserved + 3);
+    Execution e;
+    e.id = reserved;  // taken meanwhile: recorded under a new id
+    e.team_id = team_;
+    e.scenario_id = s.id;
+    e.trigger = "webhook";
+    const std::int64_t recorded = Must(scenarios_->RecordExecution(e, ExecutionOutcome{}));
+    EXPECT_GT(recorded, queued.id);
+    EXPECT_EQ(Must(scenarios_->GetExecution(team_, recorded)).status, ExecutionStatus::kSuccess);
+}
+
 TEST_P(ScenarioStoreTest, HookTokensAreUniqueAndFindTheirScenario) {
     const Scenario hooked = Create(team_, "Hooked", "tok-1");
     // Scenarios without a hook do not collide with each other.
