@@ -160,6 +160,11 @@ sample_rss() {  # VmRSS every 100 ms into $1 until killed
     while :; do rss_kb "$pid" >>"$1" 2>/dev/null || break; sleep 0.1; done
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, in clock ticks
+commit_figures() {  # "commits transactions seconds" of SQLite's group commit, from /metrics
+    curl -sS "$base/metrics" | awk '/^switchboard_db_commits_total / {c = $2}
+        /^switchboard_db_committed_transactions_total / {t = $2} /^switchboard_db_commit_seconds_total / {s = $2}
+        END {print c + 0, t + 0, s + 0}'
+}
 
 if [ -n "$profile" ]; then
     out=$results/profile-$profile.txt
@@ -245,12 +250,14 @@ echo "== Switchboard webhook: wrk -t$threads -c$connections -d${duration}s --lat
 sample_rss "$work/rss-peak.txt" &
 sampler=$!
 cpu_before=$(cpu_ticks "$pid")
+commits_before=$(commit_figures)
 timeout $((duration + 30)) wrk -t$threads -c$connections -d"${duration}s" --latency -s "$e2e/post.lua" \
     "$base$hook" | tee "$work/wrk-switchboard.txt"
 kill "$sampler" 2>/dev/null || true
 wait "$sampler" 2>/dev/null || true
 sampler=""
 cpu_peak_ticks=$(($(cpu_ticks "$pid") - cpu_before))
+commits_after=$(commit_figures)
 hwm_after_peak_kb=$(hwm_kb "$pid")
 success_after_peak=$(recorded success)
 other_after_peak=$(db "SELECT count(*) FROM executions WHERE scenario_id = $scenario AND status <> 'success'")
@@ -297,6 +304,7 @@ stop_server
 # ---- results ------------------------------------------------------------------------------------------------------
 export work results duration threads connections first_start_ms restart_ms idle_rss_kb restart_idle_rss_kb \
     after_load_rss_kb hwm_after_peak_kb hwm_kb_final success_before success_after_peak success_after_half \
-    other_after_peak total_before_restart total_after_restart half_rps db_bytes cpu_peak_ticks
+    other_after_peak total_before_restart total_after_restart half_rps db_bytes cpu_peak_ticks commits_before \
+    commits_after
 export clock_ticks=$(getconf CLK_TCK)
 python3 "$root/scripts/bench_report.py"

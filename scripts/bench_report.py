@@ -101,6 +101,17 @@ ratio = sb["rps"] / direct["rps"] if direct["rps"] else 0.0
 cpu_s = int(env["cpu_peak_ticks"]) / int(env["clock_ticks"])
 sb["server_cpu_ms_per_request"] = cpu_s * 1e3 / sb["requests"] if sb["requests"] else None
 sb["server_cpu_cores"] = cpu_s / (sb["duration_ms"] / 1e3)
+# SQLite's group commit during the wrk load (from /metrics): how many COMMITs (one fsync each), how many
+# transactions each carried, and how long a COMMIT took (mostly the fsync).
+c0 = [float(x) for x in env.get("commits_before", "0 0 0").split()]
+c1 = [float(x) for x in env.get("commits_after", "0 0 0").split()]
+commits = c1[0] - c0[0]
+sb["group_commit"] = {
+    "commits": int(commits),
+    "transactions": int(c1[1] - c0[1]),
+    "mean_group_size": (c1[1] - c0[1]) / commits if commits else None,
+    "mean_commit_ms": (c1[2] - c0[2]) * 1e3 / commits if commits else None,
+}
 rss = {
     "idle_mb": num("idle_rss_kb") / 1024,
     "idle_after_restart_mb": num("restart_idle_rss_kb") / 1024,
@@ -173,6 +184,10 @@ print(f"{'direct at that rate':24}{half_direct['rps']:>10.0f}{half_direct['p50_m
 print(f"ratio Switchboard / direct: {ratio:.3f}")
 print(f"server CPU during the wrk load: {sb['server_cpu_ms_per_request']:.3f} ms per request, "
       f"{sb['server_cpu_cores']:.2f} of {os.cpu_count()} cores")
+gc = sb["group_commit"]
+if gc["commits"]:
+    print(f"group commit during the wrk load: {gc['commits']} commits for {gc['transactions']} transactions, "
+          f"{gc['mean_group_size']:.1f} per commit, {gc['mean_commit_ms']:.2f} ms per COMMIT (WAL write + fsync)")
 print(f"RSS: idle {rss['idle_mb']:.1f} MB, peak {rss['peak_hwm_mb']:.1f} MB (VmHWM; sampled max "
       f"{rss['peak_sampled_mb'] or 0:.1f} MB), after load {rss['after_load_mb']:.1f} MB, "
       f"idle after restart {rss['idle_after_restart_mb']:.1f} MB")

@@ -66,6 +66,17 @@ std::string Metrics::Render(const std::function<store::Db::PoolStats()>& pool) c
         out += "# HELP switchboard_db_pool_waits_total Times a caller waited for a database connection.\n";
         out += "# TYPE switchboard_db_pool_waits_total counter\n";
         out += fmt::format("switchboard_db_pool_waits_total {}\n", s.waits);
+        if (s.commits > 0) {
+            out += "# HELP switchboard_db_commits_total SQLite group commits (one COMMIT and fsync each).\n";
+            out += "# TYPE switchboard_db_commits_total counter\n";
+            out += fmt::format("switchboard_db_commits_total {}\n", s.commits);
+            out += "# HELP switchboard_db_committed_transactions_total Transactions those commits carried.\n";
+            out += "# TYPE switchboard_db_committed_transactions_total counter\n";
+            out += fmt::format("switchboard_db_committed_transactions_total {}\n", s.committed_transactions);
+            out += "# HELP switchboard_db_commit_seconds_total Time spent in COMMIT (WAL write and fsync).\n";
+            out += "# TYPE switchboard_db_commit_seconds_total counter\n";
+            out += fmt::format("switchboard_db_commit_seconds_total {:.6f}\n", s.commit_seconds);
+        }
     }
     return out;
 }

@@ -82,6 +82,11 @@ class Db {
         int size = 0;
         int in_use = 0;
         std::int64_t waits = 0;  // times a caller had to wait for a free connection
+        // SQLite's group commit (0 on PostgreSQL): COMMITs of groups, the transactions they carried, and the time
+        // spent in COMMIT (writing the WAL and waiting for its fsync).
+        std::int64_t commits = 0;
+        std::int64_t committed_transactions = 0;
+        double commit_seconds = 0;
     };
     virtual PoolStats Stats() const = 0;
 };

@@ -1,4 +1,6 @@
 // ScenarioStore in portable SQL over a Db (tables of migration 3).
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/error.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
 #include <boost/json/value.hpp>
@@ -84,6 +86,47 @@ Value Opt(const std::optional<std::int64_t>& v) { return v ? Value(*v) : Value(n
 
 enum class JsonShape { kObject, kArray, kArrayOfStrings, kAny };
 
+// A JSON syntax check that builds nothing: records only what the document is ('{', '[' or 's' for a scalar).
+struct ShapeHandler {
+    static constexpr std::size_t max_object_size = std::size_t(-1);
+    static constexpr std::size_t max_array_size = std::size_t(-1);
+    static constexpr std::size_t max_key_size = std::size_t(-1);
+    static constexpr std::size_t max_string_size = std::size_t(-1);
+    int depth = 0;
+    char top = 0;
+
+    bool Open(char c) {
+        if (depth++ == 0) top = c;
+        return true;
+    }
+    bool Close() {
+        --depth;
+        return true;
+    }
+    bool Scalar() {
+        if (depth == 0) top = 's';
+        return true;
+    }
+    bool on_document_begin(boost::system::error_code&) { return true; }
+    bool on_document_end(boost::system::error_code&) { return true; }
+    bool on_object_begin(boost::system::error_code&) { return Open('{'); }
+    bool on_object_end(std::size_t, boost::system::error_code&) { return Close(); }
+    bool on_array_begin(boost::system::error_code&) { return Open('['); }
+    bool on_array_end(std::size_t, boost::system::error_code&) { return Close(); }
+    bool on_key_part(std::string_view, std::size_t, boost::system::error_code&) { return true; }
+    bool on_key(std::string_view, std::size_t, boost::system::error_code&) { return true; }
+    bool on_string_part(std::string_view, std::size_t, boost::system::error_code&) { return true; }
+    bool on_string(std::string_view, std::size_t, boost::system::error_code&) { return Scalar(); }
+    bool on_number_part(std::string_view, boost::system::error_code&) { return true; }
+    bool on_int64(std::int64_t, std::string_view, boost::system::error_code&) { return Scalar(); }
+    bool on_uint64(std::uint64_t, std::string_view, boost::system::error_code&) { return Scalar(); }
+    bool on_double(double, std::string_view, boost::system::error_code&) { return Scalar(); }
+    bool on_bool(bool, boost::system::error_code&) { return Scalar(); }
+    bool on_null(boost::system::error_code&) { return Scalar(); }
+    bool on_comment_part(std::string_view, boost::system::error_code&) { return true; }
+    bool on_comment(std::string_view, boost::system::error_code&) { return true; }
+};
+
 // JSON columns are emitted verbatim by the API and parsed by the engine, so only well-formed JSON of the expected
 // shape is stored. An empty text stands for `empty_as` (refused when that is empty too).
 core::Result<std::string> CheckJson(const std::string& text, std::string_view field, JsonShape shape,
@@ -95,6 +138,21 @@ core::Result<std::string> CheckJson(const std::string& text, std::string_view fi
     boost::json::parse_options options;
     options.max_depth = 1000;  // blueprints nest routers inside routers; the default (32) is too shallow
     boost::system::error_code ec;
+    if (shape != JsonShape::kArrayOfStrings) {
+        // Validated without building the document (execution logs are checked on every run).
+        boost::json::basic_parser<ShapeHandler> checker(options);
+        const std::size_t used = checker.write_some(false, text.data(), text.size(), ec);
+        if (!ec && used != text.size()) ec = boost::json::error::extra_data;
+        if (ec) return core::InvalidArgument(std::string(field) + " is not valid JSON: " + ec.message());
+        const char top = checker.handler().top;
+        if (shape == JsonShape::kObject && top != '{') {
+            return core::InvalidArgument(std::string(field) + " must be a JSON object");
+        }
+        if (shape == JsonShape::kArray && top != '[') {
+            return core::InvalidArgument(std::string(field) + " must be a JSON array");
+        }
+        return text;
+    }
     boost::json::value v = boost::json::parse(text, ec, {}, options);
     if (ec) return core::InvalidArgument(std::string(field) + " is not valid JSON: " + ec.message());
     switch (shape) {

@@ -16,15 +16,29 @@
 
 namespace switchboard::store {
 
+namespace {
+// A prepared statement with what every execution of it needs: the index of each $N parameter (SQLite numbers
+// named parameters by first appearance) and the result's column names.
+struct Prepared {
+    sqlite3_stmt* stmt = nullptr;
+    std::vector<int> parameter_index;  // [N - 1] = SQLite's index of $N (0: the statement has no $N)
+    std::vector<std::string> columns;
+};
+struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+}  // namespace
+
 struct SqliteDb::Conn {
     sqlite3* db = nullptr;
-    std::unordered_map<std::string, sqlite3_stmt*> cache;
+    std::unordered_map<std::string, Prepared, StringHash, std::equal_to<>> cache;
 
     Conn() = default;
     Conn(const Conn&) = delete;
     Conn& operator=(const Conn&) = delete;
     ~Conn() {
-        for (auto& entry : cache) sqlite3_finalize(entry.second);
+        for (auto& entry : cache) sqlite3_finalize(entry.second.stmt);
         sqlite3_close_v2(db);
     }
 };
@@ -80,9 +94,9 @@ class StatementReset {
 
 // Returns the cached prepared statement for `sql` on `conn`, preparing it on first use. Exactly one statement
 // is accepted (portable with PostgreSQL's extended protocol); *rc receives the SQLite code on failure.
-core::Result<sqlite3_stmt*> Prepare(SqliteDb::Conn& conn, std::string_view sql, int* rc) {
+core::Result<const Prepared*> Prepare(SqliteDb::Conn& conn, std::string_view sql, int* rc) {
+    if (auto it = conn.cache.find(sql); it != conn.cache.end()) return &it->second;
     std::string key(sql);
-    if (auto it = conn.cache.find(key); it != conn.cache.end()) return it->second;
 
     sqlite3_stmt* stmt = nullptr;
     const char* tail = nullptr;
@@ -100,25 +114,33 @@ core::Result<sqlite3_stmt*> Prepare(SqliteDb::Conn& conn, std::string_view sql, 
             return core::InvalidArgument("Exec runs one statement; use ExecScript for several: " + Abbreviate(sql));
         }
     }
+    Prepared prepared;
+    prepared.stmt = stmt;
+    const int count = sqlite3_bind_parameter_count(stmt);
+    for (int n = 1; n <= count; ++n) {
+        const std::string name = "$" + std::to_string(n);
+        prepared.parameter_index.push_back(sqlite3_bind_parameter_index(stmt, name.c_str()));
+    }
+    const int ncols = sqlite3_column_count(stmt);
+    for (int i = 0; i < ncols; ++i) prepared.columns.emplace_back(sqlite3_column_name(stmt, i));
     if (conn.cache.size() >= kMaxCachedStatements) {
-        for (auto& entry : conn.cache) sqlite3_finalize(entry.second);
+        for (auto& entry : conn.cache) sqlite3_finalize(entry.second.stmt);
         conn.cache.clear();
     }
-    conn.cache.emplace(std::move(key), stmt);
-    return stmt;
+    return &conn.cache.emplace(std::move(key), std::move(prepared)).first->second;
 }
 
-core::Result<void> Bind(sqlite3_stmt* stmt, const std::vector<Value>& params, std::string_view sql) {
-    const int expected = sqlite3_bind_parameter_count(stmt);
+core::Result<void> Bind(const Prepared& prepared, const std::vector<Value>& params, std::string_view sql) {
+    sqlite3_stmt* stmt = prepared.stmt;
+    const int expected = static_cast<int>(prepared.parameter_index.size());
     if (expected != static_cast<int>(params.size())) {
         return core::Internal("statement takes " + std::to_string(expected) + " parameters, " +
                               std::to_string(params.size()) + " given: " + Abbreviate(sql));
     }
     for (std::size_t i = 0; i < params.size(); ++i) {
-        const std::string name = "$" + std::to_string(i + 1);
-        const int index = sqlite3_bind_parameter_index(stmt, name.c_str());
+        const int index = prepared.parameter_index[i];
         if (index == 0) {
-            return core::InvalidArgument("statement has no parameter " + name +
+            return core::InvalidArgument("statement has no parameter $" + std::to_string(i + 1) +
                                          " (write parameters as $1, $2, …): " + Abbreviate(sql));
         }
         int rc = SQLITE_OK;
@@ -133,7 +155,7 @@ core::Result<void> Bind(sqlite3_stmt* stmt, const std::vector<Value>& params, st
             const std::string& s = std::get<std::string>(v);
             rc = sqlite3_bind_text64(stmt, index, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
         }
-        if (rc != SQLITE_OK) return core::Internal("SQLite: cannot bind parameter " + name);
+        if (rc != SQLITE_OK) return core::Internal("SQLite: cannot bind parameter $" + std::to_string(i + 1));
     }
     return {};
 }
@@ -159,17 +181,21 @@ Value ColumnValue(sqlite3_stmt* stmt, int i) {
 core::Result<QueryResult> ExecOn(SqliteDb::Conn& conn, std::string_view sql, const std::vector<Value>& params,
                                  int* rc) {
     *rc = SQLITE_OK;
-    auto stmt = Prepare(conn, sql, rc);
-    if (!stmt) return stmt.error();
-    StatementReset reset(*stmt);
-    if (auto bound = Bind(*stmt, params, sql); !bound) return bound.error();
+    auto prepared = Prepare(conn, sql, rc);
+    if (!prepared) return prepared.error();
+    sqlite3_stmt* const stmt = (*prepared)->stmt;
+    StatementReset reset(stmt);
+    if (auto bound = Bind(**prepared, params, sql); !bound) return bound.error();
 
     QueryResult out;
-    const int ncols = sqlite3_column_count(*stmt);
-    out.columns.reserve(static_cast<std::size_t>(ncols));
-    for (int i = 0; i < ncols; ++i) out.columns.emplace_back(sqlite3_column_name(*stmt, i));
+    const int ncols = sqlite3_column_count(stmt);
+    if (ncols == static_cast<int>((*prepared)->columns.size())) {
+        out.columns = (*prepared)->columns;
+    } else {  // re-prepared by SQLite after a schema change (SELECT *)
+        for (int i = 0; i < ncols; ++i) out.columns.emplace_back(sqlite3_column_name(stmt, i));
+    }
     for (;;) {
-        const int step = sqlite3_step(*stmt);
+        const int step = sqlite3_step(stmt);
         if (step == SQLITE_DONE) break;
         if (step != SQLITE_ROW) {
             *rc = step;
@@ -177,10 +203,10 @@ core::Result<QueryResult> ExecOn(SqliteDb::Conn& conn, std::string_view sql, con
         }
         Row row;
         row.values.reserve(static_cast<std::size_t>(ncols));
-        for (int i = 0; i < ncols; ++i) row.values.push_back(ColumnValue(*stmt, i));
+        for (int i = 0; i < ncols; ++i) row.values.push_back(ColumnValue(stmt, i));
         out.rows.push_back(std::move(row));
     }
-    if (!sqlite3_stmt_readonly(*stmt)) out.affected = sqlite3_changes64(conn.db);
+    if (!sqlite3_stmt_readonly(stmt)) out.affected = sqlite3_changes64(conn.db);
     return out;
 }
 
@@ -422,7 +448,7 @@ core::Result<QueryResult> SqliteDb::Exec(std::string_view sql, const std::vector
         auto stmt = Prepare(**reader, sql, &rc);
         if (!stmt) return stmt.error();
         // Statements that write go to the writer below; everything read-only runs here, beside it.
-        if (sqlite3_stmt_readonly(*stmt)) {
+        if (sqlite3_stmt_readonly((*stmt)->stmt)) {
             for (int attempt = 0;; ++attempt) {
                 auto result = ExecOn(**reader, sql, params, &rc);
                 if (auto open = CheckNoOpenTransaction(**reader); !open) return open.error();
@@ -551,7 +577,11 @@ void SqliteDb::RunGroup(const std::vector<Member*>& group) {
             RollbackIfOpen(*writer_);
             return fail_all(core::Internal("group commit: " + broken->detail));
         }
+        const auto commit_start = std::chrono::steady_clock::now();
         auto commit = ExecOn(*writer_, "COMMIT", {}, &rc);
+        commit_nanos_ +=
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - commit_start)
+                .count();
         if (commit) {
             ++groups_;
             members_ += static_cast<std::int64_t>(group.size());
@@ -603,6 +633,9 @@ Db::PoolStats SqliteDb::Stats() const {
     stats.size = 1 + options_.readers;
     stats.in_use = writer_in_use_.load() + readers_in_use_.load();
     stats.waits = waits_.load();
+    stats.commits = groups_.load();
+    stats.committed_transactions = members_.load();
+    stats.commit_seconds = static_cast<double>(commit_nanos_.load()) / 1e9;
     return stats;
 }
 

@@ -116,6 +116,7 @@ class SqliteDb final : public Db {
     std::atomic<std::int64_t> checkpoints_{0};
     std::atomic<std::int64_t> groups_{0};
     std::atomic<std::int64_t> members_{0};
+    std::atomic<std::int64_t> commit_nanos_{0};
 
     std::mutex readers_mutex_;
     std::condition_variable readers_cv_;

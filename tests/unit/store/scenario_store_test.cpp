@@ -250,7 +250,12 @@ TEST_P(ScenarioStoreTest, AFinishedRunIsRecordedInOneWriteUnderItsReservedId) {
     e.id = Must(scenarios_->ReserveExecutionId());
     EXPECT_TRUE(IsError(scenarios_->RecordExecution(e, running), Errc::kInvalidArgument));
     ExecutionOutcome bad;
-    bad.log_json = "{not json";
+    for (const char* log : {"{not json", "[] x", "{}", "\"[]\"", "[1,]", "[/* c */]"}) {
+        bad.log_json = log;
+        EXPECT_TRUE(IsError(scenarios_->RecordExecution(e, bad), Errc::kInvalidArgument)) << log;
+    }
+    bad.log_json = "[]";
+    bad.result_json = "[]";  // an object or nothing
     EXPECT_TRUE(IsError(scenarios_->RecordExecution(e, bad), Errc::kInvalidArgument));
     Execution foreign = e;
     foreign.team_id = other_;
