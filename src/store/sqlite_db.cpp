@@ -303,8 +303,10 @@ struct SqliteDb::Member {
     Durability durability = Durability::kDurable;
     core::Result<void> result;
     std::exception_ptr exception;
-    bool busy = false;  // failed on SQLITE_BUSY: nothing of it was kept, it may run again
-    bool done = false;
+    bool busy = false;             // failed on SQLITE_BUSY: nothing of it was kept, it may run again
+    bool done = false;             // its group has committed (or failed)
+    bool lead = false;             // handed the lead of the next group
+    std::condition_variable wake;  // each caller is woken alone: no thundering herd on every commit
 };
 
 SqliteDb::SqliteDb(std::string path, Options options) : path_(std::move(path)), options_(options) {}
@@ -483,26 +485,37 @@ core::Result<void> SqliteDb::Transaction(const std::function<core::Result<void>(
 }
 
 void SqliteDb::Submit(Member& me) {
-    me.done = false;
     std::unique_lock lock(group_mutex_);
+    me.done = false;
+    me.lead = false;
     waiting_.push_back(&me);
-    if (leading_) ++waits_;
+    if (leading_) {
+        ++waits_;
+        me.wake.wait(lock, [&] { return me.done || me.lead; });
+        if (me.done) return;
+    }
+    // Lead (the writer was free, or the previous leader handed over): commit the waiting callers, oldest first,
+    // up to max_group at a time, until this caller's own transaction is among them.
+    leading_ = true;
     while (!me.done) {
-        if (leading_) {
-            group_cv_.wait(lock);
-            continue;
-        }
-        // Lead: take the waiting callers (up to max_group, oldest first) as one group.
-        leading_ = true;
         const std::size_t n = std::min(waiting_.size(), static_cast<std::size_t>(std::max(1, options_.max_group)));
         std::vector<Member*> group(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(n));
         waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(n));
         lock.unlock();
         RunGroup(group);
         lock.lock();
+        // Notified under the lock: a member may return (and its Member go away) as soon as it sees done.
+        for (Member* m : group) {
+            m->done = true;
+            if (m != &me) m->wake.notify_one();
+        }
+    }
+    // Callers that queued meanwhile: the oldest leads the next group.
+    if (waiting_.empty()) {
         leading_ = false;
-        for (Member* m : group) m->done = true;
-        group_cv_.notify_all();
+    } else {
+        waiting_.front()->lead = true;
+        waiting_.front()->wake.notify_one();
     }
 }
 

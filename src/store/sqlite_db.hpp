@@ -103,9 +103,8 @@ class SqliteDb final : public Db {
     bool writer_full_sync_ = true;  // the writer's synchronous setting (guarded by writer_mutex_)
 
     std::mutex group_mutex_;
-    std::condition_variable group_cv_;
     std::vector<Member*> waiting_;  // queued for the next group
-    bool leading_ = false;          // a group is running
+    bool leading_ = false;          // a caller leads (a group is running, or the lead is being handed over)
 
     std::unique_ptr<Conn> checkpointer_;
     std::thread checkpoint_thread_;
