@@ -357,8 +357,22 @@ void SqliteDb::StartCheckpointer() {
     checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
 }
 
-int SqliteDb::OnWalCommit(void* self, sqlite3* /*db*/, const char* /*name*/, int pages) {
+int SqliteDb::OnWalCommit(void* self, sqlite3* writer, const char* name, int pages) {
     auto* db = static_cast<SqliteDb*>(self);
+    // The background checkpoint copies the bulk, but under steady writes it never catches the WAL's end, and a WAL
+    // starts over only once all of it was copied. Past twice the threshold the writer finishes the job itself, in
+    // this hook as SQLite's own automatic checkpoint does: only the frames written since the background pass are
+    // left to copy, and the next write transaction starts the WAL over, so it stays about this size.
+    // Readers that keep arriving can still hold on to the last frames (SQLite's "checkpoint starvation"): past
+    // four times the threshold, RESTART waits (busy_timeout) for the readers on old frames, which are single
+    // statements, so that the WAL starts over at the next write whatever the read load.
+    if (pages >= 2 * db->options_.checkpoint_pages) {
+        const int mode =
+            pages >= 4 * db->options_.checkpoint_pages ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE;
+        sqlite3_wal_checkpoint_v2(writer, name, mode, nullptr, nullptr);
+        ++db->checkpoints_;
+        return SQLITE_OK;
+    }
     if (pages >= db->options_.checkpoint_pages) {
         {
             std::lock_guard lock(db->checkpoint_mutex_);
@@ -380,6 +394,9 @@ void SqliteDb::CheckpointLoop() {
         // over at the next commit once everything in it was copied.
         int log = 0;
         int copied = 0;
+        // A connection knows the file is in WAL mode only once it has read it: without this read, the checkpoint
+        // does nothing (and reports -1 frames).
+        sqlite3_exec(checkpointer_->db, "SELECT 1 FROM sqlite_schema LIMIT 1", nullptr, nullptr, nullptr);
         sqlite3_wal_checkpoint_v2(checkpointer_->db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
         ++checkpoints_;
         lock.lock();

@@ -13,9 +13,10 @@
 // disk. Callers that arrive during that commit form the next group. A lone caller pays one savepoint-free
 // transaction, as before; under load, N concurrent writers share one fsync instead of queueing for N.
 //
-// Checkpoints run off the write path: the writer's automatic checkpoint is replaced by a background thread with
-// its own connection that runs a PASSIVE checkpoint when the WAL has grown past `checkpoint_pages`, so no commit
-// waits for the database file's fsync.
+// Checkpoints run mostly off the write path: the writer's automatic checkpoint is replaced by a background thread
+// with its own connection that runs a PASSIVE checkpoint when the WAL has grown past `checkpoint_pages`. Under
+// steady writes that pass never reaches the WAL's end (commits keep coming), and the WAL can start over only once
+// all of it was copied: past twice the threshold the writer copies the remainder itself after a commit.
 //
 // Every connection has busy_timeout and foreign_keys=ON. Errors as documented in db.hpp; a file that cannot be
 // opened (missing parent directory, permissions) is kUnavailable with the path in the detail.

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <latch>
 #include <thread>
 
@@ -494,7 +495,12 @@ TEST(SqliteDb, CheckpointsRunInTheBackgroundOnceTheWalGrows) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     EXPECT_GT(db->Groups().checkpoints, 0);
-    // The rows reached the database file: an independent connection that ignores the WAL sees them.
+    // The pages reached the database file while the database is open (closing it would checkpoint anyway).
+    const auto db_file = dir.file("ckpt.db");
+    while (std::filesystem::file_size(db_file) < 40 * 3000 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_GE(std::filesystem::file_size(db_file), 40u * 3000u);
     db.reset();
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open_v2(dir.file("ckpt.db").c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
@@ -504,6 +510,32 @@ TEST(SqliteDb, CheckpointsRunInTheBackgroundOnceTheWalGrows) {
     EXPECT_EQ(sqlite3_column_int(stmt, 0), 40);
     sqlite3_finalize(stmt);
     sqlite3_close_v2(raw);
+}
+
+TEST(SqliteDb, TheWalStaysBoundedUnderSteadyWritesAndReads) {
+    switchboard::testing::TempDir dir;
+    SqliteDb::Options options;
+    options.checkpoint_pages = 8;
+    auto db = Must(SqliteDb::Open(dir.file("bounded.db"), options));
+    Must(db->Exec("CREATE TABLE t (x INTEGER, pad TEXT)"));
+    std::atomic<bool> done{false};
+    std::thread reader([&] {
+        // Short reads with gaps, as a server's: a reader that never lets go would starve any checkpoint
+        // (SQLite's "checkpoint starvation").
+        while (!done) {
+            Must(db->Exec("SELECT COUNT(*) FROM t"));
+            std::this_thread::sleep_for(std::chrono::microseconds(300));
+        }
+    });
+    const std::string pad(3000, 'p');  // about a page per row
+    constexpr int kRows = 300;
+    for (int i = 0; i < kRows; ++i) Must(db->Exec("INSERT INTO t (x, pad) VALUES ($1, $2)", {std::int64_t{i}, pad}));
+    done = true;
+    reader.join();
+    // Unbounded, the WAL would hold every row (≈ 1.2 MB); it starts over every ≈ 2 × 8 pages instead.
+    EXPECT_LT(std::filesystem::file_size(dir.file("bounded.db-wal")), 400u * 1024u);
+    EXPECT_GE(std::filesystem::file_size(dir.file("bounded.db")), static_cast<std::uintmax_t>(kRows) * 3000u / 2);
+    EXPECT_EQ(Must(db->Exec("SELECT COUNT(*) FROM t")).rows.at(0).Int(0), kRows);
 }
 
 // ---- PostgreSQL only ----
