@@ -158,6 +158,12 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(const Config& config, KeyPolicy pol
         rt->connections = std::make_unique<connections::ConnectionService>(*rt->store, *rt->credentials, *rt->catalog,
                                                                            *rt->native_verifier, *rt->accounts,
                                                                            rt->clock, rt->oauth.get());
+        if (!config.is_sqlite()) {
+            // Other nodes may write connections too: their commits reach this node's resolve cache by NOTIFY.
+            if (auto follow = rt->connections->FollowConnectionChanges(config.database); !follow) {
+                return follow.error();
+            }
+        }
         rt->scenario_store = store::MakeSqlScenarioStore(rt->store->db(), rt->clock);
         rt->modules = std::make_unique<engine::ModuleRegistry>(engine::ModuleRegistry::WithBuiltins());
         nativeapps::RegisterNativeModules(*rt->modules, native_options);

@@ -10,6 +10,7 @@
 // - Another team's connection reads as not found (404), whatever the call.
 #include <boost/json/object.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -20,9 +21,11 @@
 #include "accounts/account_service.hpp"
 #include "catalog/catalog.hpp"
 #include "connections/credential_store.hpp"
+#include "connections/resolve_cache.hpp"
 #include "connections/verifier.hpp"
 #include "core/clock.hpp"
 #include "oauth/oauth_engine.hpp"
+#include "store/pg_listener.hpp"
 #include "store/store.hpp"
 
 namespace switchboard::connections {
@@ -73,15 +76,6 @@ struct WouldBreak {
     std::vector<std::string> missing_scopes;
 };
 
-// A connection opened for one scenario run: the row as it is now (refreshed when its token was due), its app and
-// type, and the credential set. Holds secrets: never log or serialise it.
-struct ResolvedConnection {
-    store::Connection row;
-    const catalog::App* app = nullptr;
-    const catalog::ConnectionType* type = nullptr;
-    CredentialSet credentials;
-};
-
 struct TestResult {
     bool verified = false;
     std::string message;
@@ -90,17 +84,15 @@ struct TestResult {
 
 class ConnectionService {
   public:
+    // Registers the resolve cache with the store for this process's writes. On SQLite the cache is trusted at once
+    // (this process is the only writer while it serves); on PostgreSQL only once FollowConnectionChanges is
+    // listening.
     ConnectionService(store::Store& store, CredentialStore& credentials, const catalog::Catalog& catalog,
                       Verifier& verifier, accounts::AccountService& accounts, const core::Clock& clock,
-                      oauth::OAuthEngine* oauth = nullptr)
-        : store_(store),
-          credentials_(credentials),
-          catalog_(catalog),
-          verifier_(verifier),
-          accounts_(accounts),
-          clock_(clock),
-          oauth_(oauth),
-          node_id_(NewNodeId()) {}
+                      oauth::OAuthEngine* oauth = nullptr);
+    ~ConnectionService();
+    ConnectionService(const ConnectionService&) = delete;
+    ConnectionService& operator=(const ConnectionService&) = delete;
 
     core::Result<std::vector<ConnectionView>> List(const accounts::Caller& caller, core::TeamId team,
                                                    const store::ConnectionQuery& query, const store::Page& page);
@@ -147,8 +139,22 @@ class ConnectionService {
     // the reason in words a user can act on: kNotFound (missing, deleted, another team's), kConflict
     // (needs reauthorization, consent pending, cannot be opened, its app left the catalog). For OAuth types the
     // token is refreshed first when due, or at once for a stale_version (the app refused it with 401).
+    // Served from the resolve cache when an earlier resolve of the same row is there and still valid (never for a
+    // stale_version, never an OAuth token that is due); errors are never cached.
     core::Result<ResolvedConnection> ResolveForRun(core::TeamId team, core::ConnectionId id,
                                                    std::optional<std::int64_t> stale_version = std::nullopt);
+    // PostgreSQL with several nodes: follows every node's connection writes (LISTEN on
+    // store::kConnectionChangesChannel over a dedicated connection and thread, reconnecting on failure) and trusts
+    // the resolve cache only while LISTEN is in effect. database_url as store::OpenDb takes it; kInvalidArgument
+    // when it is not PostgreSQL. Call once, before serving.
+    core::Result<void> FollowConnectionChanges(const std::string& database_url,
+                                               store::PgNotificationListener::Options options = {});
+    // The listener started by FollowConnectionChanges, or null.
+    const store::PgNotificationListener* change_listener() const { return listener_.get(); }
+    ResolveCache& resolve_cache() { return cache_; }
+    // Tests only: called by an uncached ResolveForRun right after it has read the row, before it opens and caches
+    // it (to land a write exactly in that window).
+    void SetResolveReadHookForTesting(std::function<void()> hook) { resolve_read_hook_ = std::move(hook); }
     // The refresher's pass: every verified connection whose token is due. Returns how many were refreshed.
     int RefreshDueConnections();
 
@@ -182,6 +188,12 @@ class ConnectionService {
                                                          const catalog::ConnectionType& type);
     core::Result<bool> IsDue(const store::Connection& row, const catalog::App& app, const catalog::ConnectionType& type,
                              const boost::json::object& parameters, const boost::json::object& data);
+    // The earliest time IsDue can be true for this row (0: it must always be asked).
+    static std::int64_t DueCheckFrom(const store::Connection& row);
+    // A cached resolve that may be used now: not another team's (kNotFound), and for OAuth not due for a refresh
+    // (nullopt: take the uncached path).
+    std::optional<core::Result<ResolvedConnection>> FromCache(const ResolveCache::Entry& entry, core::TeamId team,
+                                                              std::int64_t now);
 
     accounts::AccountService& accounts_;
     const core::Clock& clock_;
@@ -196,6 +208,10 @@ class ConnectionService {
         std::int64_t next_attempt = 0;
     };
     std::map<std::int64_t, RefreshSchedule> schedule_;
+    std::function<void()> resolve_read_hook_;
+    ResolveCache cache_;
+    // Declared after cache_: stopped (its thread joined) before the cache it feeds goes away.
+    std::unique_ptr<store::PgNotificationListener> listener_;
 };
 
 // The scope names of a stored JSON array (granted, requested or required scopes); [] when it is not one.

@@ -2,7 +2,9 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <mutex>
 #include <utility>
+#include <vector>
 
 #include "store/migrations.hpp"
 #include "store/store.hpp"
@@ -344,6 +346,16 @@ class SqlStore final : public Store {
 
     // ---- connections ----
 
+    void AddConnectionWriteObserver(ConnectionWriteObserver& observer) override {
+        std::lock_guard lock(observers_mutex_);
+        observers_.push_back(&observer);
+    }
+
+    void RemoveConnectionWriteObserver(ConnectionWriteObserver& observer) override {
+        std::lock_guard lock(observers_mutex_);
+        std::erase(observers_, &observer);
+    }
+
     core::Result<Connection> CreateConnection(const Connection& c) override { return CreateConnection(c, SealFn{}); }
 
     core::Result<Connection> CreateConnection(const Connection& c, const SealFn& seal) override {
@@ -454,6 +466,7 @@ class SqlStore final : public Store {
         if (!metadata) return metadata.error();
         auto scopes = CheckJson(rep.scopes_json, "scopes_json", true);
         if (!scopes) return scopes.error();
+        const ConnectionWrite announced(*this, id);
         Connection out;
         auto done = db_->Transaction([&](Tx& tx) -> core::Result<void> {
             auto r = tx.Exec(
@@ -490,6 +503,7 @@ class SqlStore final : public Store {
                                            const std::string& detail, std::optional<std::int64_t> verified_at,
                                            std::optional<std::int64_t> at_version) override {
         // Health is not an edit: updated_at stays, last_verified_at only moves forward when given.
+        const ConnectionWrite announced(*this, id);
         std::string sql =
             "UPDATE connections SET status = $1, status_detail = $2, last_verified_at = COALESCE($3, last_verified_at)"
             " WHERE team_id = $4 AND id = $5";
@@ -509,6 +523,7 @@ class SqlStore final : public Store {
     }
 
     core::Result<void> RenameConnection(core::TeamId team, core::ConnectionId id, const std::string& name) override {
+        const ConnectionWrite announced(*this, id);
         auto r = db_->Exec("UPDATE connections SET name = $1, updated_at = $2 WHERE team_id = $3 AND id = $4",
                            {name, clock_.NowMillis(), team.value(), id.value()});
         if (!r) return r.error();
@@ -517,6 +532,7 @@ class SqlStore final : public Store {
     }
 
     core::Result<void> DeleteConnection(core::TeamId team, core::ConnectionId id) override {
+        const ConnectionWrite announced(*this, id);
         auto r = db_->Exec("DELETE FROM connections WHERE team_id = $1 AND id = $2", {team.value(), id.value()});
         if (!r) return r.error();
         if (r->affected == 0) return ConnectionNotFound(id);
@@ -533,6 +549,7 @@ class SqlStore final : public Store {
     core::Result<bool> RewrapConnectionKey(core::ConnectionId id, std::int64_t version, const std::string& old_key_id,
                                            const std::string& new_key_id, const std::string& new_wrapped_key) override {
         // Only the data key's wrapping changes: version and ciphertext stay, so the fence cannot hide an edit.
+        const ConnectionWrite announced(*this, id);
         auto r = db_->Exec(
             "UPDATE connections SET key_id = $1, wrapped_key = $2 WHERE id = $3 AND version = $4 AND key_id = $5",
             {new_key_id, new_wrapped_key, id.value(), version, old_key_id});
@@ -696,6 +713,26 @@ class SqlStore final : public Store {
     }
 
   private:
+    // Announces one write of a connection row to the observers for its lifetime: Starting now, Finished when the
+    // store call returns (its statement has committed or failed by then: Db calls never leave a transaction open).
+    class ConnectionWrite {
+      public:
+        ConnectionWrite(SqlStore& store, core::ConnectionId id) : store_(store), id_(id) {
+            std::lock_guard lock(store_.observers_mutex_);
+            for (auto* o : store_.observers_) o->ConnectionWriteStarting(id_);
+        }
+        ~ConnectionWrite() {
+            std::lock_guard lock(store_.observers_mutex_);
+            for (auto* o : store_.observers_) o->ConnectionWriteFinished(id_);
+        }
+        ConnectionWrite(const ConnectionWrite&) = delete;
+        ConnectionWrite& operator=(const ConnectionWrite&) = delete;
+
+      private:
+        SqlStore& store_;
+        core::ConnectionId id_;
+    };
+
     static core::Error ConnectionNotFound(core::ConnectionId id) {
         return core::NotFound("connection " + std::to_string(id.value()) + " does not exist");
     }
@@ -713,6 +750,9 @@ class SqlStore final : public Store {
 
     std::unique_ptr<Db> db_;
     const core::Clock& clock_;
+    // Held while observers are called: an observer that removes itself waits for calls in progress to end.
+    std::mutex observers_mutex_;
+    std::vector<ConnectionWriteObserver*> observers_;
 };
 
 }  // namespace

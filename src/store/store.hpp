@@ -21,6 +21,19 @@ struct Page {
     int offset = 0;
 };
 
+// Told of every change to an existing connection row made through a Store (replace, status, rename, delete, key
+// re-wrap), so that caches of connection rows in this process can drop them (the connection service's resolve
+// cache). Inserts are not announced: a new id cannot be cached yet. Other processes' writes are not seen here
+// (PostgreSQL announces them with NOTIFY: pg_listener.hpp).
+class ConnectionWriteObserver {
+  public:
+    virtual ~ConnectionWriteObserver() = default;
+    // On the writer's thread, always in pairs: Starting before the statement runs, Finished once it has committed
+    // or failed (the Store call is then about to return). Must be quick and must not call the store.
+    virtual void ConnectionWriteStarting(core::ConnectionId id) = 0;
+    virtual void ConnectionWriteFinished(core::ConnectionId id) = 0;
+};
+
 class Store {
   public:
     virtual ~Store() = default;
@@ -57,6 +70,9 @@ class Store {
     virtual core::Result<void> TouchToken(core::TokenId id) = 0;
 
     // Connections.
+    // Observers of connection writes (see ConnectionWriteObserver); not owned, must be removed before they die.
+    virtual void AddConnectionWriteObserver(ConnectionWriteObserver& observer) = 0;
+    virtual void RemoveConnectionWriteObserver(ConnectionWriteObserver& observer) = 0;
     virtual core::Result<Connection> CreateConnection(const Connection& c) = 0;  // id/version/times assigned
     // Seals for the new row's (id, version) inside the insert's transaction; c.sealed is ignored. A seal error
     // rolls the insert back: nothing is stored.
