@@ -540,10 +540,12 @@ RunResult Runner::Run(const RunRequest& req) {
         }
         const std::string key = std::to_string(m.id);
         if (agg == SIZE_MAX) {
-            for (auto& b : bundles) {
+            for (std::size_t b = 0; b < bundles.size(); ++b) {
                 if (st.stopped) return;
-                json::object next = r;
-                next[key] = std::move(b);
+                // The last bundle (usually the only one) takes the root over instead of copying it: r is not
+                // used after this loop.
+                json::object next = b + 1 == bundles.size() ? std::move(r) : json::object(r);
+                next[key] = std::move(bundles[b]);
                 walk(flow, i + 1, end, std::move(next), path, collect);
             }
             return;
@@ -577,7 +579,7 @@ RunResult Runner::Run(const RunRequest& req) {
         ModuleOutcome agg_out;
         agg_out.bundles.push_back(aggregated);
         log_entry(a, json::object{{"bundles", static_cast<std::int64_t>(items.size())}}, &agg_out, std::nullopt, 1);
-        json::object next = r;
+        json::object next = std::move(r);  // not used after this
         next[std::to_string(a.id)] = std::move(aggregated);
         walk(flow, agg + 1, end, std::move(next), path, collect);
     };
