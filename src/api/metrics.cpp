@@ -57,25 +57,22 @@ std::string Metrics::Render(const std::function<store::Db::PoolStats()>& pool) c
     }
     if (pool) {
         const auto s = pool();
-        out += "# HELP switchboard_db_pool_connections Database connections in the pool.\n";
-        out += "# TYPE switchboard_db_pool_connections gauge\n";
-        out += fmt::format("switchboard_db_pool_connections {}\n", s.size);
-        out += "# HELP switchboard_db_pool_in_use Database connections in use.\n";
-        out += "# TYPE switchboard_db_pool_in_use gauge\n";
-        out += fmt::format("switchboard_db_pool_in_use {}\n", s.in_use);
-        out += "# HELP switchboard_db_pool_waits_total Times a caller waited for a database connection.\n";
-        out += "# TYPE switchboard_db_pool_waits_total counter\n";
-        out += fmt::format("switchboard_db_pool_waits_total {}\n", s.waits);
+        // One metric without labels: its HELP and TYPE lines, then its value.
+        const auto single = [&out](std::string_view name, std::string_view type, std::string_view help,
+                                   const auto& value) {
+            out += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, value);
+        };
+        single("switchboard_db_pool_connections", "gauge", "Database connections in the pool.", s.size);
+        single("switchboard_db_pool_in_use", "gauge", "Database connections in use.", s.in_use);
+        single("switchboard_db_pool_waits_total", "counter", "Times a caller waited for a database connection.",
+               s.waits);
         if (s.commits > 0) {
-            out += "# HELP switchboard_db_commits_total SQLite group commits (one COMMIT and fsync each).\n";
-            out += "# TYPE switchboard_db_commits_total counter\n";
-            out += fmt::format("switchboard_db_commits_total {}\n", s.commits);
-            out += "# HELP switchboard_db_committed_transactions_total Transactions those commits carried.\n";
-            out += "# TYPE switchboard_db_committed_transactions_total counter\n";
-            out += fmt::format("switchboard_db_committed_transactions_total {}\n", s.committed_transactions);
-            out += "# HELP switchboard_db_commit_seconds_total Time spent in COMMIT (WAL write and fsync).\n";
-            out += "# TYPE switchboard_db_commit_seconds_total counter\n";
-            out += fmt::format("switchboard_db_commit_seconds_total {:.6f}\n", s.commit_seconds);
+            single("switchboard_db_commits_total", "counter", "SQLite group commits (one COMMIT and fsync each).",
+                   s.commits);
+            single("switchboard_db_committed_transactions_total", "counter", "Transactions those commits carried.",
+                   s.committed_transactions);
+            single("switchboard_db_commit_seconds_total", "counter", "Time spent in COMMIT (WAL write and fsync).",
+                   fmt::format("{:.6f}", s.commit_seconds));
         }
     }
     return out;

@@ -23,11 +23,6 @@ using engine::ModuleOutcome;
 
 namespace {
 
-std::string TextOf(const json::object& o, std::string_view key) {
-    const auto* v = o.if_contains(key);
-    return v && !v->is_null() ? iml::ToText(*v) : std::string();
-}
-
 json::object AddressJson(const mail::Address& a) { return json::object{{"name", a.name}, {"address", a.address}}; }
 
 json::array AddressesJson(const std::vector<mail::Address>& list) {

@@ -31,6 +31,11 @@ const json::value* Field(const engine::ModuleCall& call, std::string_view name) 
     return DefaultOf(call.definition->expect, name);
 }
 
+std::string TextOf(const json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    return v && !v->is_null() ? iml::ToText(*v) : std::string();
+}
+
 std::string TextField(const engine::ModuleCall& call, std::string_view name) {
     const json::value* v = Field(call, name);
     if (v == nullptr) return "";

@@ -2,6 +2,7 @@
 // Reading a native module's fields: ModuleCall::parameters (static parameters with the rendered mapper over them),
 // falling back to the defaults of the module's catalog definition. An absent, null or empty-text field is "not
 // given". Failures are engine::Failure values with Make's error types.
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <cstdint>
@@ -14,6 +15,9 @@
 
 namespace switchboard::nativeapps {
 
+// Text of o[key] ("" when absent or null), as TextField prints values: for stored connection parameters and the
+// items of array fields.
+std::string TextOf(const boost::json::object& o, std::string_view key);
 // The field's value, else its default in the definition; nullptr when neither.
 const boost::json::value* Field(const engine::ModuleCall& call, std::string_view name);
 // Text of a field ("" when not given); numbers as JavaScript prints them ("1.5", "3"), arrays and objects as JSON.

@@ -18,11 +18,6 @@ using engine::ModuleOutcome;
 
 namespace {
 
-std::string TextOf(const json::object& o, std::string_view key) {
-    const auto* v = o.if_contains(key);
-    return v && !v->is_null() ? iml::ToText(*v) : std::string();
-}
-
 ModuleOutcome Failed(Failure f) {
     ModuleOutcome out;
     out.failure = std::move(f);

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "iml/values.hpp"
+#include "nativeapps/module_input.hpp"
 
 namespace switchboard::nativeapps {
 
@@ -21,11 +22,6 @@ constexpr unsigned int kBool = 16, kInt8 = 20, kInt2 = 21, kInt4 = 23, kOid = 26
                        kFloat8 = 701, kNumeric = 1700, kJsonb = 3802;
 
 constexpr std::size_t kMaxIdentifierBytes = 63;  // NAMEDATALEN - 1: longer names are truncated by the server
-
-std::string TextOf(const json::object& o, std::string_view key) {
-    const auto* v = o.if_contains(key);
-    return v && !v->is_null() ? iml::ToText(*v) : std::string();
-}
 
 std::string Lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });

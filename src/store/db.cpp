@@ -66,19 +66,11 @@ core::Result<std::unique_ptr<Db>> OpenDb(const std::string& url, int pool_size) 
         if (!db) return db.error();
         return std::unique_ptr<Db>(std::move(*db));
     }
-    std::string conninfo;
-    if (StartsWith(u, "postgres://") || StartsWith(u, "postgresql://")) {
-        conninfo = url;
-    } else if (StartsWith(u, "postgresql:")) {
-        conninfo = std::string(u.substr(std::string_view("postgresql:").size()));
-    } else if (StartsWith(u, "postgres:")) {
-        conninfo = std::string(u.substr(std::string_view("postgres:").size()));
-    } else {
-        return core::InvalidArgument("database URL must start with sqlite: or postgres://");
-    }
+    const auto conninfo = PostgresConninfo(u);
+    if (!conninfo) return core::InvalidArgument("database URL must start with sqlite: or postgres://");
     PostgresDb::Options options;
     options.pool_size = pool_size;
-    auto db = PostgresDb::Open(conninfo, options);
+    auto db = PostgresDb::Open(*conninfo, options);
     if (!db) return db.error();
     return std::unique_ptr<Db>(std::move(*db));
 }

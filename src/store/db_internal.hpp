@@ -1,7 +1,12 @@
 #pragma once
 // Helpers shared by the two Db backends; not part of the store's public interface.
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/error.hpp"
 
 namespace switchboard::store {
 
@@ -26,6 +31,20 @@ class TransactionScope {
 
   private:
     const Db* previous_;
+};
+
+// PostgreSQL (postgres_db.cpp). The libpq connection string of a database URL as OpenDb takes it ("postgres://…",
+// "postgresql://…", or "postgres:"/"postgresql:" followed by key=value pairs); nullopt when it is not PostgreSQL's.
+std::optional<std::string> PostgresConninfo(std::string_view url);
+using ConnParams = std::vector<std::pair<std::string, std::string>>;  // libpq keyword/value pairs
+// The pairs a libpq connection string sets (kInvalidArgument with libpq's reason when it cannot be parsed).
+core::Result<ConnParams> ParseConninfo(const std::string& conninfo);
+// Null-terminated keyword and value arrays over `params` (which must outlive them), for PQconnectdbParams and
+// PQconnectStartParams.
+struct LibpqParams {
+    explicit LibpqParams(const ConnParams& params);
+    std::vector<const char*> keywords;
+    std::vector<const char*> values;
 };
 
 inline constexpr std::string_view kNestedUseMessage =

@@ -9,23 +9,13 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "store/db_internal.hpp"
+
 namespace switchboard::store {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
-
-// The libpq connection string of a database URL, with the prefixes store::OpenDb accepts.
-core::Result<std::string> ConninfoOf(const std::string& url) {
-    std::string_view u = url;
-    if (StartsWith(u, "postgres://") || StartsWith(u, "postgresql://")) return url;
-    for (std::string_view prefix : {std::string_view("postgresql:"), std::string_view("postgres:")}) {
-        if (StartsWith(u, prefix)) return std::string(u.substr(prefix.size()));
-    }
-    return core::InvalidArgument("not a PostgreSQL database URL");
-}
 
 bool PlainIdentifier(std::string_view s) {
     if (s.empty() || s.size() > 63) return false;
@@ -52,26 +42,18 @@ core::Result<std::unique_ptr<PgNotificationListener>> PgNotificationListener::St
                                                                                     Callbacks callbacks,
                                                                                     Options options) {
     if (!PlainIdentifier(channel)) return core::InvalidArgument("channel must be a lower-case identifier");
-    auto conninfo = ConninfoOf(database_url);
-    if (!conninfo) return conninfo.error();
-    char* error = nullptr;
-    PQconninfoOption* parsed = PQconninfoParse(conninfo->c_str(), &error);
-    if (parsed == nullptr) {
-        std::string message = Trim(error);
-        PQfreemem(error);
-        return core::InvalidArgument("invalid PostgreSQL connection string: " + message);
-    }
-    std::vector<std::pair<std::string, std::string>> params;
+    const auto conninfo = PostgresConninfo(database_url);
+    if (!conninfo) return core::InvalidArgument("not a PostgreSQL database URL");
+    auto parsed = ParseConninfo(*conninfo);
+    if (!parsed) return parsed.error();
+    // The connect timeout is ours (options.connect_timeout), enforced around the asynchronous connect.
+    ConnParams params;
     bool has_application = false;
-    for (PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
-        if (o->val == nullptr) continue;
-        const std::string keyword = o->keyword;
-        // The connect timeout is ours (options.connect_timeout), enforced around the asynchronous connect.
+    for (auto& [keyword, value] : *parsed) {
         if (keyword == "connect_timeout") continue;
         has_application = has_application || keyword == "application_name";
-        params.emplace_back(keyword, o->val);
+        params.emplace_back(std::move(keyword), std::move(value));
     }
-    PQconninfoFree(parsed);
     if (!has_application) params.emplace_back("application_name", "switchboard-listener");
     std::unique_ptr<PgNotificationListener> listener(
         new PgNotificationListener(std::move(params), std::move(channel), std::move(callbacks), options));
@@ -156,15 +138,8 @@ void PgNotificationListener::Run() {
         return failure;
     };
     auto connect = [&](std::string& failure) -> PGconn* {
-        std::vector<const char*> keywords;
-        std::vector<const char*> values;
-        for (const auto& [keyword, value] : conn_params_) {
-            keywords.push_back(keyword.c_str());
-            values.push_back(value.c_str());
-        }
-        keywords.push_back(nullptr);
-        values.push_back(nullptr);
-        PGconn* pg = PQconnectStartParams(keywords.data(), values.data(), 0);
+        const LibpqParams params(conn_params_);
+        PGconn* pg = PQconnectStartParams(params.keywords.data(), params.values.data(), 0);
         if (pg == nullptr) {
             failure = "out of memory";
             return nullptr;

@@ -268,7 +268,15 @@ PostgresDb::PostgresDb(std::vector<std::pair<std::string, std::string>> params, 
 
 PostgresDb::~PostgresDb() = default;
 
-core::Result<std::unique_ptr<PostgresDb>> PostgresDb::Open(const std::string& conninfo, Options options) {
+std::optional<std::string> PostgresConninfo(std::string_view url) {
+    if (url.starts_with("postgres://") || url.starts_with("postgresql://")) return std::string(url);
+    for (std::string_view prefix : {std::string_view("postgresql:"), std::string_view("postgres:")}) {
+        if (url.starts_with(prefix)) return std::string(url.substr(prefix.size()));
+    }
+    return std::nullopt;
+}
+
+core::Result<ConnParams> ParseConninfo(const std::string& conninfo) {
     char* error = nullptr;
     PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &error);
     if (parsed == nullptr) {
@@ -276,17 +284,32 @@ core::Result<std::unique_ptr<PostgresDb>> PostgresDb::Open(const std::string& co
         PQfreemem(error);
         return core::InvalidArgument("invalid PostgreSQL connection string: " + message);
     }
-    std::vector<std::pair<std::string, std::string>> params;
-    bool has_timeout = false;
-    bool has_application = false;
+    ConnParams params;
     for (PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
-        if (o->val == nullptr) continue;
-        const std::string keyword = o->keyword;
-        has_timeout = has_timeout || keyword == "connect_timeout";
-        has_application = has_application || keyword == "application_name";
-        params.emplace_back(keyword, o->val);
+        if (o->val != nullptr) params.emplace_back(o->keyword, o->val);
     }
     PQconninfoFree(parsed);
+    return params;
+}
+
+LibpqParams::LibpqParams(const ConnParams& params) {
+    for (const auto& [keyword, value] : params) {
+        keywords.push_back(keyword.c_str());
+        values.push_back(value.c_str());
+    }
+    keywords.push_back(nullptr);
+    values.push_back(nullptr);
+}
+
+core::Result<std::unique_ptr<PostgresDb>> PostgresDb::Open(const std::string& conninfo, Options options) {
+    auto parsed = ParseConninfo(conninfo);
+    if (!parsed) return parsed.error();
+    ConnParams params = std::move(*parsed);
+    const auto has = [&](std::string_view keyword) {
+        return std::any_of(params.begin(), params.end(), [&](const auto& p) { return p.first == keyword; });
+    };
+    const bool has_timeout = has("connect_timeout");
+    const bool has_application = has("application_name");
     if (!has_timeout) params.emplace_back("connect_timeout", std::to_string(options.connect_timeout_seconds));
     if (!has_application) params.emplace_back("application_name", "switchboard");
     options.pool_size = std::max(1, options.pool_size);
@@ -295,16 +318,9 @@ core::Result<std::unique_ptr<PostgresDb>> PostgresDb::Open(const std::string& co
 }
 
 core::Result<std::unique_ptr<PostgresDb::Conn>> PostgresDb::Connect() {
-    std::vector<const char*> keywords;
-    std::vector<const char*> values;
-    for (const auto& [keyword, value] : conn_params_) {
-        keywords.push_back(keyword.c_str());
-        values.push_back(value.c_str());
-    }
-    keywords.push_back(nullptr);
-    values.push_back(nullptr);
+    const LibpqParams params(conn_params_);
     auto conn = std::make_unique<Conn>();
-    conn->pg = PQconnectdbParams(keywords.data(), values.data(), 0);
+    conn->pg = PQconnectdbParams(params.keywords.data(), params.values.data(), 0);
     if (conn->pg == nullptr) return core::Unavailable("cannot connect to PostgreSQL: out of memory");
     if (PQstatus(conn->pg) != CONNECTION_OK) {
         return core::Unavailable("cannot connect to PostgreSQL: " + TrimMessage(PQerrorMessage(conn->pg)));

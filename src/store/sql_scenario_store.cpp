@@ -650,10 +650,11 @@ class SqlScenarioStore final : public ScenarioStore {
                         Sql({"INSERT INTO executions (id, team_id, scenario_id, status, trigger_type, input_json,"
                              " operations, error_type, error_message, error_module_id, log_json, result_json,"
                              " claimed_by, attempts, not_before, created_at, started_at)"
-                             " VALUES (COALESCE($11, ",
-                             db_.backend() == Backend::kSqlite ? "NULL"
-                                                               : "nextval(pg_get_serial_sequence('executions', 'id'))",
-                             "), $1, $2, $7, $3, $4, 0, '', '', 0, '[]', '', $8, $9, $5, $6, $10) RETURNING ",
+                             " VALUES (",
+                             db_.backend() == Backend::kSqlite
+                                 ? "$11"
+                                 : "COALESCE($11, nextval(pg_get_serial_sequence('executions', 'id')))",
+                             ", $1, $2, $7, $3, $4, 0, '', '', 0, '[]', '', $8, $9, $5, $6, $10) RETURNING ",
                              kExecutionColumns}),
                         {e.team_id.value(), e.scenario_id, e.trigger, *input, e.not_before, now,
                          std::string(claimed ? "running" : "queued"), claimed ? e.claimed_by : std::string(),
