@@ -3,7 +3,7 @@
 set -euo pipefail
 kind=${1:-build}
 build=(cmake ninja-build g++ make pkg-config libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-       libsodium-dev libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev)
+       libsodium-dev libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev zlib1g-dev)
 test=(googletest libgtest-dev libgmock-dev libbenchmark-dev nginx wrk postgresql clang-format curl sqlite3 procps python3 python3-jsonschema clang libclang-rt-14-dev)
 # Mail: GMime builds src/mail; Dovecot and Postfix are the real IMAP and SMTP servers its tests start.
 build+=(libgmime-3.0-dev)

@@ -17,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "http_client/plain_transport.hpp"
 #include "http_client/sanitizer.hpp"
 #include "http_client/ssrf_policy.hpp"
 #include "http_client/url.hpp"
@@ -279,6 +280,8 @@ struct CurlHttpClient::Impl {
         : options(std::move(opts)),
           user_agent(options.user_agent.empty() ? DefaultUserAgent() : options.user_agent),
           policy(options.allow_private_network) {
+        if (options.builtin_plain_http)
+            plain = std::make_unique<PlainTransport>(policy, options.max_idle_plain_connections);
         static const CURLcode kGlobalInit = curl_global_init(CURL_GLOBAL_DEFAULT);
         if (kGlobalInit != CURLE_OK) throw std::runtime_error("libcurl initialisation failed");
         share = curl_share_init();
@@ -336,6 +339,9 @@ struct CurlHttpClient::Impl {
     }
 
     core::Result<Response> Send(const Request& request, const Sanitizer& sanitizer, Clock::time_point start);
+    core::Result<Hop> PerformPlain(const Request& request, const std::string& method, const std::string& url,
+                                   const Headers& headers, const PreparedBody* body, Clock::time_point deadline,
+                                   const Sanitizer& sanitizer);
     core::Result<Hop> Perform(CURL* handle, const Request& request, const std::string& method, const std::string& url,
                               const Headers& headers, const PreparedBody* body, Clock::time_point deadline,
                               const Sanitizer& sanitizer);
@@ -343,11 +349,46 @@ struct CurlHttpClient::Impl {
     CurlHttpClientOptions options;
     std::string user_agent;
     SsrfPolicy policy;
+    std::unique_ptr<PlainTransport> plain;  // http:// hops without a multipart body, when enabled
     CURLSH* share = nullptr;
     std::array<std::mutex, CURL_LOCK_DATA_LAST> share_locks;
     std::mutex pool_mutex;
     std::vector<Idle> idle;
 };
+
+core::Result<CurlHttpClient::Impl::Hop> CurlHttpClient::Impl::PerformPlain(
+    const Request& request, const std::string& method, const std::string& url, const Headers& headers,
+    const PreparedBody* body, Clock::time_point deadline, const Sanitizer& sanitizer) {
+    PlainExchange exchange;
+    exchange.where = fmt::format("{} {}", sanitizer.Text(method, 32), sanitizer.Url(url));
+    if (deadline <= Clock::now()) {
+        return Upstream("request timed out",
+                        fmt::format("{}: the {} ms deadline passed", exchange.where, request.timeout.count()));
+    }
+    exchange.method = method;
+    exchange.url = url;
+    exchange.headers = &headers;
+    if (body != nullptr) {
+        exchange.body = &body->data;
+        exchange.content_type = body->content_type;
+    }
+    exchange.user_agent = user_agent;
+    exchange.deadline = deadline;
+    exchange.connect_timeout = request.connect_timeout;
+    exchange.timeout = request.timeout;
+    exchange.max_response_bytes = request.max_response_bytes;
+    exchange.max_header_bytes = kMaxHeaderBytes;
+    core::Result<PlainResult> result = plain->Exchange(exchange);
+    if (!result) {
+        core::Error error = result.error();
+        // The policy's reason names the address; the rest is already sanitised, but the whole text goes through
+        // the sanitiser as libcurl's errors do.
+        if (error.code == core::Errc::kPermissionDenied) error.message = sanitizer.Text(error.message);
+        error.detail = sanitizer.Text(error.detail);
+        return error;
+    }
+    return Hop{result->status, std::move(result->headers), std::move(result->body)};
+}
 
 core::Result<CurlHttpClient::Impl::Hop> CurlHttpClient::Impl::Perform(CURL* handle, const Request& request,
                                                                       const std::string& method, const std::string& url,
@@ -498,11 +539,17 @@ core::Result<Response> CurlHttpClient::Impl::Send(const Request& request, const 
     bool send_body = has_body;
     int redirects = 0;
 
-    Lease lease(*this, Origin(current));
-    if (lease.handle() == nullptr) return core::Internal("could not create a libcurl handle");
+    std::optional<Lease> lease;  // a libcurl handle, taken for the first hop that needs one
     while (true) {
-        core::Result<Hop> hop = Perform(lease.handle(), request, method, current, headers, send_body ? &body : nullptr,
-                                        deadline, sanitizer);
+        core::Result<Hop> hop = core::Internal("no hop");
+        if (plain && body.multipart == nullptr && Origin(current).starts_with("http://")) {
+            hop = PerformPlain(request, method, current, headers, send_body ? &body : nullptr, deadline, sanitizer);
+        } else {
+            if (!lease) lease.emplace(*this, Origin(current));
+            if (lease->handle() == nullptr) return core::Internal("could not create a libcurl handle");
+            hop = Perform(lease->handle(), request, method, current, headers, send_body ? &body : nullptr, deadline,
+                          sanitizer);
+        }
         if (!hop) return hop.error();
 
         std::optional<std::string> location;
@@ -533,7 +580,7 @@ core::Result<Response> CurlHttpClient::Impl::Send(const Request& request, const 
             }
             method = std::move(step->method);
             current = std::move(step->url);
-            lease.set_origin(Origin(current));
+            if (lease) lease->set_origin(Origin(current));
             ++redirects;
             continue;
         }

@@ -1,6 +1,7 @@
 #pragma once
-// CurlHttpClient: HttpClient on libcurl's easy interface. Each Send() runs one blocking transfer on the
-// calling thread (callers are worker threads, never I/O threads).
+// CurlHttpClient: HttpClient on libcurl's easy interface, with plain http:// hops (no multipart body) sent
+// through PlainTransport (plain_transport.hpp) unless builtin_plain_http is off. Each Send() runs one blocking
+// transfer on the calling thread (callers are worker threads, never I/O threads).
 //
 // Connections: easy handles are pooled and each keeps its open connections, so consecutive calls to the same
 // origin reuse one TCP (and TLS) connection. A handle is preferably handed to a call for the origin it last
@@ -31,6 +32,11 @@ struct CurlHttpClientOptions {
     std::string user_agent;
     // Idle easy handles (with their open connections) kept for reuse.
     std::size_t max_idle_handles = 16;
+    // http:// hops without a multipart body go through PlainTransport (plain_transport.hpp), a lighter
+    // HTTP/1.1 client with the same policy; false sends them through libcurl like the rest.
+    bool builtin_plain_http = true;
+    // Idle plain-http connections kept for reuse, all origins together.
+    std::size_t max_idle_plain_connections = 64;
 };
 
 class CurlHttpClient final : public HttpClient {

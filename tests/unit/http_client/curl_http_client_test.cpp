@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -14,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -33,9 +35,10 @@ using Clock = std::chrono::steady_clock;
 // Changes under percent-, form- and base64-encoding.
 const std::string kSecret = "sk_live/Abc+123 xyz=";
 
-CurlHttpClientOptions PrivateNetworkAllowed() {
+CurlHttpClientOptions PrivateNetworkAllowed(bool builtin_plain_http) {
     CurlHttpClientOptions options;
     options.allow_private_network = true;
+    options.builtin_plain_http = builtin_plain_http;
     return options;
 }
 
@@ -104,7 +107,8 @@ class BlackHole {
     std::vector<int> fillers_;
 };
 
-class CurlHttpClientTest : public ::testing::Test {
+// Every test runs twice: http:// hops through the built-in plain transport (the default), and through libcurl.
+class CurlHttpClientTest : public ::testing::TestWithParam<bool> {
   protected:
     Request Get(std::string_view path) const {
         Request request;
@@ -132,10 +136,10 @@ class CurlHttpClientTest : public ::testing::Test {
     }
 
     support::TestServer server_;
-    CurlHttpClient client_{PrivateNetworkAllowed()};
+    CurlHttpClient client_{PrivateNetworkAllowed(GetParam())};
 };
 
-TEST_F(CurlHttpClientTest, GetSendsDefaultHeadersAndParsesJsonResponse) {
+TEST_P(CurlHttpClientTest, GetSendsDefaultHeadersAndParsesJsonResponse) {
     const Response response = MustSend(Get("/echo/path?x=1"));
     EXPECT_EQ(response.status, 200);
     EXPECT_EQ(response.url, server_.Url("/echo/path?x=1"));
@@ -157,14 +161,14 @@ TEST_F(CurlHttpClientTest, GetSendsDefaultHeadersAndParsesJsonResponse) {
     EXPECT_TRUE(last.body.empty());
 }
 
-TEST_F(CurlHttpClientTest, QueryParametersAreAppendedPercentEncoded) {
+TEST_P(CurlHttpClientTest, QueryParametersAreAppendedPercentEncoded) {
     Request request = Get("/echo?fixed=1");
     request.query = {{"q", "a b&c=d+e/f"}, {"utf8", "\xC3\xA9"}, {"empty", ""}, {"k y", "v"}};
     MustSend(request);
     EXPECT_EQ(Last().target, "/echo?fixed=1&q=a%20b%26c%3Dd%2Be%2Ff&utf8=%C3%A9&empty=&k%20y=v");
 }
 
-TEST_F(CurlHttpClientTest, CustomHeadersArriveAndManagedHeadersAreIgnored) {
+TEST_P(CurlHttpClientTest, CustomHeadersArriveAndManagedHeadersAreIgnored) {
     Request request = Get("/echo");
     request.headers = {{"X-Trace", "abc 123"},  {"X-Empty", ""},           {"Accept", "application/json"},
                        {"Host", "evil.test"},   {"Content-Length", "999"}, {"Accept-Encoding", "identity"},
@@ -181,7 +185,7 @@ TEST_F(CurlHttpClientTest, CustomHeadersArriveAndManagedHeadersAreIgnored) {
     EXPECT_NE(last.Header("connection").value_or(""), "close");
 }
 
-TEST_F(CurlHttpClientTest, JsonBodyIsSerialisedWithItsContentType) {
+TEST_P(CurlHttpClientTest, JsonBodyIsSerialisedWithItsContentType) {
     Request request = Get("/echo");
     request.method = "POST";
     const boost::json::value value = boost::json::parse(R"({"name":"Jane \"J\" Doe","n":[1,2.5,null],"ok":true})");
@@ -200,7 +204,7 @@ TEST_F(CurlHttpClientTest, JsonBodyIsSerialisedWithItsContentType) {
     EXPECT_EQ(boost::json::parse(BodyOf(last)), value);
 }
 
-TEST_F(CurlHttpClientTest, FormBodyIsUrlEncoded) {
+TEST_P(CurlHttpClientTest, FormBodyIsUrlEncoded) {
     Request request = Get("/echo");
     request.method = "POST";
     request.body = FormBody{{{"grant_type", "client_credentials"}, {"scope", "read write"}, {"x", "a&b=c+d/\xC3\xA9"}}};
@@ -210,7 +214,7 @@ TEST_F(CurlHttpClientTest, FormBodyIsUrlEncoded) {
     EXPECT_EQ(last.body, "grant_type=client_credentials&scope=read+write&x=a%26b%3Dc%2Bd%2F%C3%A9");
 }
 
-TEST_F(CurlHttpClientTest, MultipartBodyCarriesFieldsAndFileBytes) {
+TEST_P(CurlHttpClientTest, MultipartBodyCarriesFieldsAndFileBytes) {
     const std::string file_bytes("\x89PNG\r\n\x1A\n\0\x01\x02--not-a-boundary\r\n", 28);
     MultipartBody multipart;
     multipart.fields = {{"title", "hello world"}, {"lang", "\xC3\xA9"}};
@@ -250,7 +254,7 @@ TEST_F(CurlHttpClientTest, MultipartBodyCarriesFieldsAndFileBytes) {
     EXPECT_EQ(parts[3].second, "abc");
 }
 
-TEST_F(CurlHttpClientTest, RawBodyIsSentByteForByteWithAnyMethod) {
+TEST_P(CurlHttpClientTest, RawBodyIsSentByteForByteWithAnyMethod) {
     const std::string bytes("id,name\n1,\0binary\xFF\n", 18);
     Request request = Get("/echo");
     request.method = "PUT";
@@ -270,7 +274,7 @@ TEST_F(CurlHttpClientTest, RawBodyIsSentByteForByteWithAnyMethod) {
     EXPECT_EQ(last.body, "xyz");
 }
 
-TEST_F(CurlHttpClientTest, MethodsWithoutBody) {
+TEST_P(CurlHttpClientTest, MethodsWithoutBody) {
     Request request = Get("/echo");
     request.method = "POST";
     MustSend(request);
@@ -296,7 +300,7 @@ TEST_F(CurlHttpClientTest, MethodsWithoutBody) {
     EXPECT_TRUE(head.IsJson());  // the headers of the GET, without its body
 }
 
-TEST_F(CurlHttpClientTest, HttpErrorStatusesAreResponsesNotErrors) {
+TEST_P(CurlHttpClientTest, HttpErrorStatusesAreResponsesNotErrors) {
     Response response = MustSend(Get("/status/404?body=nope"));
     EXPECT_EQ(response.status, 404);
     EXPECT_EQ(response.body, "nope");
@@ -308,7 +312,7 @@ TEST_F(CurlHttpClientTest, HttpErrorStatusesAreResponsesNotErrors) {
     EXPECT_EQ(response.body, "");
 }
 
-TEST_F(CurlHttpClientTest, ResponseHeadersAreLowerCasedAndRepeatsKept) {
+TEST_P(CurlHttpClientTest, ResponseHeadersAreLowerCasedAndRepeatsKept) {
     const Response response = MustSend(Get("/headers"));
     EXPECT_EQ(response.HeaderValues("Set-Cookie"), (std::vector<std::string_view>{"a=1", "b=2"}));
     EXPECT_EQ(response.HeaderValue("X-CUSTOM"), "One");
@@ -317,7 +321,7 @@ TEST_F(CurlHttpClientTest, ResponseHeadersAreLowerCasedAndRepeatsKept) {
     EXPECT_EQ(response.MediaType(), "text/plain");
 }
 
-TEST_F(CurlHttpClientTest, JsonHelperRefusesNonJsonAndBrokenJson) {
+TEST_P(CurlHttpClientTest, JsonHelperRefusesNonJsonAndBrokenJson) {
     Response response = MustSend(Get("/status/200?body=%7B%7D"));
     EXPECT_FALSE(response.IsJson());
     auto json = response.Json();
@@ -332,7 +336,7 @@ TEST_F(CurlHttpClientTest, JsonHelperRefusesNonJsonAndBrokenJson) {
     EXPECT_EQ(json.error().message, "response is not valid JSON");
 }
 
-TEST_F(CurlHttpClientTest, DeadlineFailsWithUpstreamErrorQuickly) {
+TEST_P(CurlHttpClientTest, DeadlineFailsWithUpstreamErrorQuickly) {
     Request request = Get("/sleep?ms=20000");
     request.timeout = 300ms;
     const auto start = Clock::now();
@@ -343,7 +347,7 @@ TEST_F(CurlHttpClientTest, DeadlineFailsWithUpstreamErrorQuickly) {
     EXPECT_LT(took, 5s);
 }
 
-TEST_F(CurlHttpClientTest, ConnectTimeoutFailsWithUpstreamErrorQuickly) {
+TEST_P(CurlHttpClientTest, ConnectTimeoutFailsWithUpstreamErrorQuickly) {
     BlackHole hole;
     Request request;
     request.url = "http://127.0.0.1:" + std::to_string(hole.port()) + "/";
@@ -356,7 +360,7 @@ TEST_F(CurlHttpClientTest, ConnectTimeoutFailsWithUpstreamErrorQuickly) {
     EXPECT_LT(Clock::now() - start, 5s);
 }
 
-TEST_F(CurlHttpClientTest, ResponseLargerThanTheCapFails) {
+TEST_P(CurlHttpClientTest, ResponseLargerThanTheCapFails) {
     Request request = Get("/big?bytes=1048576");
     request.max_response_bytes = 64 * 1024;
     core::Error error = MustFail(request);
@@ -372,19 +376,19 @@ TEST_F(CurlHttpClientTest, ResponseLargerThanTheCapFails) {
     EXPECT_EQ(error.message, "response larger than 10485760 bytes");
 }
 
-TEST_F(CurlHttpClientTest, ResponseHeadersLargerThanTheCapFail) {
+TEST_P(CurlHttpClientTest, ResponseHeadersLargerThanTheCapFail) {
     const core::Error error = MustFail(Get("/huge-headers"));
     EXPECT_EQ(error.code, core::Errc::kUpstreamError);
     EXPECT_EQ(error.message, "response headers larger than 262144 bytes");
 }
 
-TEST_F(CurlHttpClientTest, CorruptCompressedBodyIsAnUpstreamError) {
+TEST_P(CurlHttpClientTest, CorruptCompressedBodyIsAnUpstreamError) {
     const core::Error error = MustFail(Get("/bad-gzip"));
     EXPECT_EQ(error.code, core::Errc::kUpstreamError);
     EXPECT_EQ(error.message, "could not decode the response body") << error.detail;
 }
 
-TEST_F(CurlHttpClientTest, GzipAndDeflateBodiesAreDecoded) {
+TEST_P(CurlHttpClientTest, GzipAndDeflateBodiesAreDecoded) {
     Response response = MustSend(Get("/gzip"));
     EXPECT_EQ(response.body, support::kCompressedText);
     EXPECT_EQ(response.HeaderValue("content-encoding"), "gzip");
@@ -392,7 +396,7 @@ TEST_F(CurlHttpClientTest, GzipAndDeflateBodiesAreDecoded) {
     EXPECT_EQ(response.body, support::kCompressedText);
 }
 
-TEST_F(CurlHttpClientTest, RedirectsAreFollowedOnTheSameConnection) {
+TEST_P(CurlHttpClientTest, RedirectsAreFollowedOnTheSameConnection) {
     const Response response = MustSend(Get("/redirect/3"));
     EXPECT_EQ(response.status, 200);
     EXPECT_EQ(response.body, "done");
@@ -402,7 +406,7 @@ TEST_F(CurlHttpClientTest, RedirectsAreFollowedOnTheSameConnection) {
     EXPECT_EQ(server_.accepted_connections(), 1);
 }
 
-TEST_F(CurlHttpClientTest, RedirectLimitAndOptOut) {
+TEST_P(CurlHttpClientTest, RedirectLimitAndOptOut) {
     core::Error error = MustFail(Get("/redirect/6"));
     EXPECT_EQ(error.code, core::Errc::kUpstreamError);
     EXPECT_EQ(error.message, "too many redirects");
@@ -420,7 +424,7 @@ TEST_F(CurlHttpClientTest, RedirectLimitAndOptOut) {
     EXPECT_EQ(response.HeaderValue("location"), "/redirect/1");
 }
 
-TEST_F(CurlHttpClientTest, RedirectMethodRules) {
+TEST_P(CurlHttpClientTest, RedirectMethodRules) {
     Request request = Get("/redirect-to?status=307&url=%2Fecho%2F307");
     request.method = "POST";
     request.body = JsonBody{boost::json::parse(R"({"a":1})")};
@@ -442,7 +446,7 @@ TEST_F(CurlHttpClientTest, RedirectMethodRules) {
     }
 }
 
-TEST_F(CurlHttpClientTest, CredentialsDoNotFollowARedirectToAnotherOrigin) {
+TEST_P(CurlHttpClientTest, CredentialsDoNotFollowARedirectToAnotherOrigin) {
     support::TestServer other;
     const auto sanitizer = std::make_shared<Sanitizer>(std::vector<core::Secret>{core::Secret(kSecret)});
     Request request = Get("/redirect-to?url=" + PercentEncode(other.Url("/echo/elsewhere")));
@@ -471,7 +475,7 @@ TEST_F(CurlHttpClientTest, CredentialsDoNotFollowARedirectToAnotherOrigin) {
     EXPECT_EQ(here.Header("x-carrier"), "v-" + kSecret);
 }
 
-TEST_F(CurlHttpClientTest, SequentialRequestsReuseOneConnection) {
+TEST_P(CurlHttpClientTest, SequentialRequestsReuseOneConnection) {
     MustSend(Get("/echo/1"));
     Request post = Get("/echo/2");
     post.method = "POST";
@@ -483,7 +487,7 @@ TEST_F(CurlHttpClientTest, SequentialRequestsReuseOneConnection) {
     EXPECT_EQ(server_.accepted_connections(), 1);
 }
 
-TEST_F(CurlHttpClientTest, ConcurrentCallsAreSafeAndPooled) {
+TEST_P(CurlHttpClientTest, ConcurrentCallsAreSafeAndPooled) {
     constexpr int kThreads = 8;
     constexpr int kCallsPerThread = 5;
     std::atomic<int> good{0};
@@ -505,8 +509,10 @@ TEST_F(CurlHttpClientTest, ConcurrentCallsAreSafeAndPooled) {
     EXPECT_LE(server_.accepted_connections(), kThreads);
 }
 
-TEST_F(CurlHttpClientTest, SsrfPolicyRefusesLoopbackBeforeConnecting) {
-    CurlHttpClient strict;  // allow_private_network = false
+TEST_P(CurlHttpClientTest, SsrfPolicyRefusesLoopbackBeforeConnecting) {
+    CurlHttpClientOptions strict_options;  // allow_private_network = false
+    strict_options.builtin_plain_http = GetParam();
+    CurlHttpClient strict(strict_options);
     const std::string port = std::to_string(server_.port());
     for (const std::string& url : {server_.Url("/echo"), "http://localhost:" + port + "/echo",
                                    "http://[::1]:" + port + "/echo", "http://[::ffff:127.0.0.1]:" + port + "/echo",
@@ -523,7 +529,7 @@ TEST_F(CurlHttpClientTest, SsrfPolicyRefusesLoopbackBeforeConnecting) {
     EXPECT_TRUE(server_.requests().empty());
 }
 
-TEST_F(CurlHttpClientTest, MalformedRequestsAreInvalidArgumentsAndSendNothing) {
+TEST_P(CurlHttpClientTest, MalformedRequestsAreInvalidArgumentsAndSendNothing) {
     std::vector<Request> requests;
     const auto add = [&](auto change) {
         Request request = Get("/echo");
@@ -555,7 +561,7 @@ TEST_F(CurlHttpClientTest, MalformedRequestsAreInvalidArgumentsAndSendNothing) {
     EXPECT_EQ(server_.accepted_connections(), 0);
 }
 
-TEST_F(CurlHttpClientTest, TlsFailureIsAnUpstreamError) {
+TEST_P(CurlHttpClientTest, TlsFailureIsAnUpstreamError) {
     Request request;
     request.url = "https://127.0.0.1:" + std::to_string(server_.port()) + "/echo";
     request.timeout = 10s;
@@ -565,7 +571,7 @@ TEST_F(CurlHttpClientTest, TlsFailureIsAnUpstreamError) {
     EXPECT_TRUE(server_.requests().empty());
 }
 
-TEST_F(CurlHttpClientTest, TransportErrorsNeverContainSecrets) {
+TEST_P(CurlHttpClientTest, TransportErrorsNeverContainSecrets) {
     const std::string base = "http://127.0.0.1:" + std::to_string(ClosedPort());
     std::vector<LogEntry> entries;
     Request request;
@@ -594,7 +600,7 @@ TEST_F(CurlHttpClientTest, TransportErrorsNeverContainSecrets) {
     EXPECT_NE(plain_error.detail.find("access_token=[redacted]"), std::string::npos) << plain_error.detail;
 }
 
-TEST_F(CurlHttpClientTest, LogEntriesAndLogLinesAreSanitised) {
+TEST_P(CurlHttpClientTest, LogEntriesAndLogLinesAreSanitised) {
     std::ostringstream lines;
     auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_st>(lines));
     logger->set_level(spdlog::level::trace);
@@ -653,6 +659,154 @@ TEST_F(CurlHttpClientTest, LogEntriesAndLogLinesAreSanitised) {
         }
     }
 }
+
+// A one-thread server on 127.0.0.1 that plays a script on each connection it accepts (in order): for the
+// exchanges the test server cannot produce (a close at a chosen moment, interim responses, cut bodies).
+class ScriptedServer {
+  public:
+    using Script = std::function<void(int fd, int connection)>;
+    explicit ScriptedServer(Script script) : script_(std::move(script)) {
+        listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t length = sizeof address;
+        EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+        EXPECT_EQ(listen(listener_, 8), 0);
+        EXPECT_EQ(getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length), 0);
+        port_ = ntohs(address.sin_port);
+        thread_ = std::thread([this] {
+            for (int connection = 0; !stop_; ++connection) {
+                pollfd entry{listener_, POLLIN, 0};
+                if (poll(&entry, 1, 50) <= 0) {
+                    --connection;
+                    continue;
+                }
+                const int fd = accept(listener_, nullptr, nullptr);
+                if (fd < 0) break;
+                ++accepted_;
+                script_(fd, connection);
+                close(fd);
+            }
+        });
+    }
+    ~ScriptedServer() {
+        stop_ = true;
+        thread_.join();
+        close(listener_);
+    }
+    std::string Url(std::string_view path) const {
+        return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
+    }
+    int accepted() const { return accepted_.load(); }
+
+    // Reads one request head (no body); false when the peer closed first or 5 s passed.
+    static bool ReadHead(int fd) {
+        std::string head;
+        char c = 0;
+        while (head.find("\r\n\r\n") == std::string::npos) {
+            pollfd entry{fd, POLLIN, 0};
+            if (poll(&entry, 1, 5000) <= 0 || recv(fd, &c, 1, 0) != 1) return false;
+            head.push_back(c);
+        }
+        return true;
+    }
+    static void Send(int fd, std::string_view bytes) { (void)send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL); }
+
+  private:
+    Script script_;
+    int listener_ = -1;
+    std::uint16_t port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> accepted_{0};
+    std::thread thread_;
+};
+
+constexpr std::string_view kOk = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+// The server answers the first request of each connection and drops the connection when the second one arrives
+// (its keep-alive timeout hit just then): the call is retried once on a new connection and succeeds.
+TEST_P(CurlHttpClientTest, RequestOnAConnectionTheServerDroppedIsRetriedOnANewOne) {
+    ScriptedServer scripted([](int fd, int) {
+        if (!ScriptedServer::ReadHead(fd)) return;
+        ScriptedServer::Send(fd, kOk);
+        ScriptedServer::ReadHead(fd);  // and close without an answer
+    });
+    Request request;
+    request.url = scripted.Url("/a");
+    request.timeout = 10s;
+    for (int i = 0; i < 3; ++i) {
+        const core::Result<Response> result = client_.Send(request);
+        ASSERT_TRUE(result.has_value()) << i << ": " << Describe(result);
+        EXPECT_EQ(result->status, 200);
+        EXPECT_EQ(result->body, "ok");
+    }
+    EXPECT_EQ(scripted.accepted(), 3);
+}
+
+// A server that closes after each answer (without saying so): the next call notices before reusing it.
+TEST_P(CurlHttpClientTest, ConnectionClosedWhileIdleIsNotReused) {
+    ScriptedServer scripted([](int fd, int) {
+        if (ScriptedServer::ReadHead(fd)) ScriptedServer::Send(fd, kOk);
+    });
+    Request request;
+    request.url = scripted.Url("/a");
+    request.timeout = 10s;
+    for (int i = 0; i < 3; ++i) {
+        const core::Result<Response> result = client_.Send(request);
+        ASSERT_TRUE(result.has_value()) << i << ": " << Describe(result);
+        EXPECT_EQ(result->body, "ok");
+        std::this_thread::sleep_for(20ms);  // the close reaches the client while the connection is idle
+    }
+    EXPECT_EQ(scripted.accepted(), 3);
+}
+
+TEST_P(CurlHttpClientTest, InterimResponsesAreSkippedAndCloseDelimitedBodiesRead) {
+    ScriptedServer scripted([](int fd, int) {
+        if (!ScriptedServer::ReadHead(fd)) return;
+        ScriptedServer::Send(fd, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\n");
+        ScriptedServer::Send(fd, "HTTP/1.1 201 Created\r\nX-Id: 7\r\nConnection: close\r\n\r\nall of it");
+    });
+    Request request;
+    request.url = scripted.Url("/a");
+    request.timeout = 10s;
+    const Response response = MustSend(request);
+    EXPECT_EQ(response.status, 201);
+    EXPECT_EQ(response.body, "all of it");
+    EXPECT_EQ(response.HeaderValue("x-id"), std::optional<std::string_view>("7"));
+    EXPECT_FALSE(response.HeaderValue("link").has_value());  // the interim response's headers are not kept
+}
+
+TEST_P(CurlHttpClientTest, BodyCutShortIsAnUpstreamError) {
+    ScriptedServer scripted([](int fd, int) {
+        if (ScriptedServer::ReadHead(fd)) ScriptedServer::Send(fd, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf");
+    });
+    Request request;
+    request.url = scripted.Url("/a");
+    request.timeout = 10s;
+    const core::Error error = MustFail(request);
+    EXPECT_EQ(error.code, core::Errc::kUpstreamError);
+}
+
+// libcurl takes such a line for an HTTP/0.9 answer; the built-in transport refuses it.
+TEST(PlainHttpTransportTest, MalformedStatusLineIsAnUpstreamError) {
+    CurlHttpClient client(PrivateNetworkAllowed(true));
+    ScriptedServer scripted([](int fd, int) {
+        if (ScriptedServer::ReadHead(fd)) ScriptedServer::Send(fd, "HTTP/1.1 abc Nonsense\r\n\r\n");
+    });
+    Request request;
+    request.url = scripted.Url("/a");
+    request.timeout = 10s;
+    const core::Result<Response> result = client.Send(request);
+    ASSERT_FALSE(result.has_value()) << Describe(result);
+    EXPECT_EQ(result.error().code, core::Errc::kUpstreamError);
+    EXPECT_EQ(result.error().message, "invalid response");
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, CurlHttpClientTest, ::testing::Values(true, false),
+                         [](const ::testing::TestParamInfo<bool>& param_info) {
+                             return param_info.param ? std::string("BuiltinPlainHttp") : std::string("Libcurl");
+                         });
 
 }  // namespace
 }  // namespace switchboard::http_client
