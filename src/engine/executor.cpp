@@ -236,6 +236,7 @@ Result<void> Executor::Run(const store::Execution& claimed, RunResult* out, cons
     outcome.log_json = json::serialize(result.log);
     // A confidential scenario keeps no payload: the webhook answer is returned, not stored.
     if (result.response && !req.confidential) outcome.result_json = json::serialize(*result.response);
+    outcome.json_serialised = true;
     // A failed run is rolled back: the trigger's items are read again next time (Make's "commit trigger last").
     if (result.status != ExecutionStatus::kError) outcome.cursors = result.cursors;
     // Interrupted by a server stop: back to the queue, so this or another node runs it again (modules that had

@@ -271,6 +271,18 @@ const std::vector<Migration> kMigrations = {
          "{postgres_only}CREATE TRIGGER connections_changed AFTER INSERT OR UPDATE OR DELETE ON connections"
          " FOR EACH ROW EXECUTE FUNCTION switchboard_connection_changed()",
      }},
+    {6,
+     "run queue indexes hold only queued and running executions",
+     {
+         // executions_claim indexed every execution ever recorded, finished ones included, although only queued
+         // rows are claimed and only running ones recovered. These partial indexes hold the few rows that are
+         // waiting or running: recording a finished run (most writes) touches no queue index, and the indexes stay
+         // small however long the history. Both backends use a partial index for a query whose WHERE clause
+         // contains the index's condition verbatim (status = 'queued' / status = 'running').
+         "DROP INDEX executions_claim",
+         "CREATE INDEX executions_queued ON executions (not_before, id) WHERE status = 'queued'",
+         "CREATE INDEX executions_running ON executions (started_at) WHERE status = 'running'",
+     }},
 };
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {

@@ -970,13 +970,22 @@ class SqlScenarioStore final : public ScenarioStore {
     // The outcome's JSON fields, checked (the API shows them verbatim, the engine parses the cursors).
     static core::Result<OutcomeJson> CheckOutcomeJson(const ExecutionOutcome& outcome) {
         OutcomeJson out;
-        auto log = CheckJson(outcome.log_json, "log_json", JsonShape::kArray, "[]");
-        if (!log) return log.error();
-        out.log = std::move(*log);
-        if (!outcome.result_json.empty()) {
-            auto result = CheckJson(outcome.result_json, "result_json", JsonShape::kObject, "");
-            if (!result) return result.error();
-            out.result = std::move(*result);
+        if (outcome.json_serialised) {
+            if (!outcome.log_json.starts_with('[')) return core::InvalidArgument("log_json must be a JSON array");
+            if (!outcome.result_json.empty() && !outcome.result_json.starts_with('{')) {
+                return core::InvalidArgument("result_json must be a JSON object");
+            }
+            out.log = outcome.log_json;
+            out.result = outcome.result_json;
+        } else {
+            auto log = CheckJson(outcome.log_json, "log_json", JsonShape::kArray, "[]");
+            if (!log) return log.error();
+            out.log = std::move(*log);
+            if (!outcome.result_json.empty()) {
+                auto result = CheckJson(outcome.result_json, "result_json", JsonShape::kObject, "");
+                if (!result) return result.error();
+                out.result = std::move(*result);
+            }
         }
         for (const auto& [module_id, cursor] : outcome.cursors) {
             auto c = CheckJson(cursor, "cursor of module " + std::to_string(module_id), JsonShape::kAny, "");

@@ -261,6 +261,77 @@ TEST_P(ScenarioStoreTest, AFinishedRunIsRecordedInOneWriteUnderItsReservedId) {
     foreign.team_id = other_;
     EXPECT_TRUE(IsError(scenarios_->RecordExecution(foreign, ExecutionOutcome{}), Errc::kNotFound));
     EXPECT_TRUE(IsError(scenarios_->GetExecution(team_, e.id), Errc::kNotFound));
+
+    // JSON the caller serialised itself is not parsed again, but its shape is still checked.
+    ExecutionOutcome serialised;
+    serialised.json_serialised = true;
+    serialised.log_json = "{}";
+    EXPECT_TRUE(IsError(scenarios_->RecordExecution(e, serialised), Errc::kInvalidArgument));
+    serialised.log_json = "[]";
+    serialised.result_json = "[1]";
+    EXPECT_TRUE(IsError(scenarios_->RecordExecution(e, serialised), Errc::kInvalidArgument));
+    serialised.cursors = {{1, "{bad"}};  // cursors come from apps: always parsed
+    serialised.result_json = R"({"a":1})";
+    EXPECT_TRUE(IsError(scenarios_->RecordExecution(e, serialised), Errc::kInvalidArgument));
+    EXPECT_TRUE(IsError(scenarios_->GetExecution(team_, e.id), Errc::kNotFound));
+    serialised.cursors.clear();
+    serialised.log_json = R"([{"moduleId":1,"input":"{\"a\":1}"}])";
+    EXPECT_EQ(Must(scenarios_->RecordExecution(e, serialised)), e.id);
+    EXPECT_EQ(Must(scenarios_->GetExecution(team_, e.id)).log_json, serialised.log_json);
+}
+
+// The queue's indexes hold only waiting and running rows (migration 6), and the claim and the recovery use them.
+TEST_P(ScenarioStoreTest, QueueIndexesHoldOnlyQueuedAndRunningExecutions) {
+    const Scenario s = Create(team_, "Queue");
+    for (int i = 0; i < 20; ++i) {
+        Execution e;
+        e.id = Must(scenarios_->ReserveExecutionId());
+        e.team_id = team_;
+        e.scenario_id = s.id;
+        e.trigger = "webhook";
+        e.created_at = clock_.NowMillis();
+        ASSERT_EQ(Must(scenarios_->RecordExecution(e, ExecutionOutcome{})), e.id);
+    }
+    const Execution queued = Enqueue(s);
+    const Execution running = Enqueue(s);
+    ASSERT_TRUE(Must(scenarios_->ClaimExecution(running.id, "node-a", clock_.NowMillis())));
+    if (GetParam() == Backend::kSqlite) {
+        // Entries of a partial index are only the rows matching its condition.
+        const auto count = [&](const std::string& index, const std::string& status) {
+            return Must(store_->db().Exec("SELECT COUNT(*) FROM executions INDEXED BY " + index + " WHERE status = '" +
+                                          status + "'"))
+                .rows.at(0)
+                .Int(0);
+        };
+        EXPECT_EQ(count("executions_queued", "queued"), 1);
+        EXPECT_EQ(count("executions_running", "running"), 1);
+        const auto plan = [&](const std::string& sql) {
+            std::string text;
+            for (const auto& row : Must(store_->db().Exec("EXPLAIN QUERY PLAN " + sql)).rows) text += row.Text(3);
+            return text;
+        };
+        EXPECT_NE(plan("SELECT id FROM executions WHERE status = 'queued' AND not_before <= 5 ORDER BY id LIMIT 3")
+                      .find("executions_queued"),
+                  std::string::npos);
+        EXPECT_NE(
+            plan("SELECT id FROM executions WHERE status = 'running' AND started_at < 5").find("executions_running"),
+            std::string::npos);
+        EXPECT_TRUE(
+            Must(store_->db().Exec("SELECT name FROM sqlite_master WHERE name = 'executions_claim'")).rows.empty());
+    } else {
+        auto defs = Must(store_->db().Exec(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'executions' ORDER BY indexname"));
+        std::string all;
+        for (const auto& row : defs.rows) all += row.Text(0) + ": " + row.Text(1) + "\n";
+        EXPECT_NE(all.find("executions_queued: CREATE INDEX executions_queued ON"), std::string::npos) << all;
+        EXPECT_NE(all.find("WHERE (status = 'queued'::text)"), std::string::npos) << all;
+        EXPECT_NE(all.find("WHERE (status = 'running'::text)"), std::string::npos) << all;
+        EXPECT_EQ(all.find("executions_claim"), std::string::npos) << all;
+    }
+    const auto claimed = Must(scenarios_->ClaimExecutions("node-b", clock_.NowMillis() + 1000, 10));
+    ASSERT_EQ(claimed.size(), 1u);
+    EXPECT_EQ(claimed[0].id, queued.id);
+    EXPECT_EQ(Must(scenarios_->RequeueStaleExecutions(clock_.NowMillis() + 2000)), 2);
 }
 
 TEST_P(ScenarioStoreTest, IdsTakenBehindTheStoresBackAreSkipped) {
