@@ -542,7 +542,9 @@ core::Result<Response> CurlHttpClient::Impl::Send(const Request& request, const 
     std::optional<Lease> lease;  // a libcurl handle, taken for the first hop that needs one
     while (true) {
         core::Result<Hop> hop = core::Internal("no hop");
-        if (plain && body.multipart == nullptr && Origin(current).starts_with("http://")) {
+        // BuildUrl and ResolveRedirect hand on only http and https URLs; the scheme's case is the URL's own.
+        if (plain && body.multipart == nullptr && current.size() > 7 &&
+            HeaderNameEquals(current.substr(0, 7), "http://")) {
             hop = PerformPlain(request, method, current, headers, send_body ? &body : nullptr, deadline, sanitizer);
         } else {
             if (!lease) lease.emplace(*this, Origin(current));

@@ -28,7 +28,6 @@
 #include <vector>
 
 #include "http_client/ssrf_policy.hpp"
-#include "http_client/url.hpp"
 
 namespace switchboard::http_client {
 
@@ -105,11 +104,11 @@ core::Result<Target> ParseTarget(const std::string& url) {
     }
     const boost::urls::url_view& u = *parsed;
     Target target;
-    target.origin = Origin(url);
     target.host = u.host_address();
     if (target.host.empty()) return core::InvalidArgument("the URL has no host");
     target.numeric = u.host_type() == boost::urls::host_type::ipv4 || u.host_type() == boost::urls::host_type::ipv6;
-    target.port = u.has_port() && !u.port().empty() ? std::string(u.port()) : std::string("80");
+    target.port = u.has_port() && !u.port().empty() ? std::to_string(u.port_number()) : std::string("80");
+    target.origin = ToLower(target.host) + " " + target.port;  // the pool's key: one per address and port
     target.host_header = std::string(u.encoded_host_and_port());
     target.request_target = u.encoded_path().empty() ? std::string("/") : std::string(u.encoded_path());
     if (u.has_query()) {

@@ -9,7 +9,7 @@
 // the decoded body are capped; gzip and deflate bodies are decoded; errors never repeat a secret (their texts
 // come from the caller's sanitised `where`). Redirects are the caller's business, as with libcurl.
 //
-// Connections: idle sockets are kept per origin (scheme://host:port) up to max_idle; one that the server has
+// Connections: idle sockets are kept per host and port up to max_idle; one that the server has
 // closed meanwhile is detected before reuse (readable while idle), and a request that fails on a reused
 // connection before any response byte arrived is retried once on a new one, as libcurl does.
 #include <chrono>

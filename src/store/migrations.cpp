@@ -278,9 +278,11 @@ const std::vector<Migration> kMigrations = {
          // rows are claimed and only running ones recovered. These partial indexes hold the few rows that are
          // waiting or running: recording a finished run (most writes) touches no queue index, and the indexes stay
          // small however long the history. Both backends use a partial index for a query whose WHERE clause
-         // contains the index's condition verbatim (status = 'queued' / status = 'running').
+         // contains the index's condition verbatim (status = 'queued' / status = 'running'). The claim orders by
+         // id, so its index starts with id: with (not_before, id) SQLite preferred scanning the whole table in
+         // rowid order once not_before was a bound parameter.
          "DROP INDEX executions_claim",
-         "CREATE INDEX executions_queued ON executions (not_before, id) WHERE status = 'queued'",
+         "CREATE INDEX executions_queued ON executions (id, not_before) WHERE status = 'queued'",
          "CREATE INDEX executions_running ON executions (started_at) WHERE status = 'running'",
      }},
 };
