@@ -87,7 +87,7 @@ wrapper=()
 ready_timeout=10000
 if [ "$profile" = callgrind ]; then
     command -v valgrind >/dev/null || fail "valgrind is missing"
-    wrapper=(valgrind --tool=callgrind --callgrind-out-file="$results/callgrind.out")
+    wrapper=(valgrind --tool=callgrind --callgrind-out-file="$results/callgrind.out" ${BENCH_CALLGRIND_ARGS:-})
     ready_timeout=120000
 fi
 start_server() {  # sets pid and startup_ms

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "connections/connection_service.hpp"
+#include "http_client/sanitizer.hpp"
 
 namespace switchboard::connections {
 
@@ -134,9 +135,12 @@ Result<ResolvedConnection> ConnectionService::ResolveForRun(core::TeamId team, c
     auto creds = ParseCredentialSet(*opened);
     if (!creds) return creds.error();
 
-    ResolvedConnection out{std::move(*row), app, *type, std::move(*creds)};
+    ResolvedConnection out{std::move(*row), app, *type, std::move(*creds), nullptr};
     if (!ticket.usable) return out;  // switched off or not trusted: no copy for an insert that would be refused
     auto entry = std::make_shared<ResolveCache::Entry>();
+    std::vector<core::Secret> secrets;
+    CollectCredentialSecrets(*out.type, out.credentials.parameters, out.credentials.data, secrets);
+    out.sanitizer = std::make_shared<const http_client::Sanitizer>(std::move(secrets));
     entry->resolved = out;
     entry->stored_at = now;
     // RefreshIfDue only ever refreshes verified rows.

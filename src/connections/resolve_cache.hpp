@@ -30,6 +30,10 @@
 #include "store/records.hpp"
 #include "store/store.hpp"
 
+namespace switchboard::http_client {
+class Sanitizer;
+}
+
 namespace switchboard::connections {
 
 // A connection opened for one scenario run: the row as it is now (refreshed when its token was due), its app and
@@ -39,6 +43,9 @@ struct ResolvedConnection {
     const catalog::App* app = nullptr;
     const catalog::ConnectionType* type = nullptr;
     CredentialSet credentials;
+    // Masks this connection's secrets (built once per cache entry: computing the encoded forms of the secrets costs
+    // more than the cache hit itself). Null when the resolve was not cached; a run then builds its own.
+    std::shared_ptr<const http_client::Sanitizer> sanitizer;
 };
 
 class ResolveCache final : public store::ConnectionWriteObserver {

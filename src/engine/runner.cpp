@@ -265,6 +265,11 @@ RunResult Runner::Run(const RunRequest& req) {
     }
     // Masks every secret of every connection of the run (rebuilt when a refresh brings a new token).
     auto build_sanitizer = [&] {
+        // One connection whose resolve came from the cache: its sanitizer was built with the entry.
+        if (st.resolved.size() == 1 && st.resolved.begin()->second.sanitizer) {
+            st.env.sanitizer = st.resolved.begin()->second.sanitizer;
+            return;
+        }
         std::vector<core::Secret> secrets;
         for (const auto& [id, c] : st.resolved) {
             connections::CollectCredentialSecrets(*c.type, c.credentials.parameters, c.credentials.data, secrets);
@@ -296,7 +301,10 @@ RunResult Runner::Run(const RunRequest& req) {
     auto clean = [&](const std::string& s) { return st.env.sanitizer->Text(s); };
     auto log_entry = [&](const ModuleNode& m, const json::value& input, const ModuleOutcome* out,
                          const std::optional<Failure>& f, int ops) {
-        json::object e{{"moduleId", m.id}, {"module", m.module}, {"operations", ops}};
+        json::object e(8);  // room for every key below: no rehash while it is filled
+        e["moduleId"] = m.id;
+        e["module"] = m.module;
+        e["operations"] = ops;
         if (auto c = st.connection_of.find(m.id); c != st.connection_of.end()) {
             e["connectionId"] = c->second;
             for (const auto& u : result.connections) {
@@ -309,9 +317,14 @@ RunResult Runner::Run(const RunRequest& req) {
         if (!req.confidential) {
             e["input"] = json::value(Cut(clean(json::serialize(input)), options_.max_log_entry_bytes));
             if (out) {
-                json::array bundles;
-                for (const auto& b : out->bundles) bundles.push_back(b);
-                e["output"] = json::value(Cut(clean(json::serialize(bundles)), options_.max_log_entry_bytes));
+                // The bundles as a JSON array, serialised one by one rather than copied into an array first.
+                std::string bundles = "[";
+                for (const auto& b : out->bundles) {
+                    if (bundles.size() > 1) bundles += ',';
+                    bundles += json::serialize(b);
+                }
+                bundles += ']';
+                e["output"] = json::value(Cut(clean(bundles), options_.max_log_entry_bytes));
                 if (!out->requests.empty()) e["requests"] = out->requests;
             }
         }

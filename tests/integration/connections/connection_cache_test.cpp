@@ -27,6 +27,7 @@
 #include "core/encoding.hpp"
 #include "core/random.hpp"
 #include "http_client/curl_http_client.hpp"
+#include "http_client/sanitizer.hpp"
 #include "http_server/server.hpp"
 #include "oauth/oauth_engine.hpp"
 #include "store/pg_listener.hpp"
@@ -245,6 +246,23 @@ TEST_P(ConnectionCacheTest, AnEditIsUsedByTheNextResolve) {
     auto after = Must(Resolve(id), "resolve after the edit");
     EXPECT_EQ(Key(after), "key-2");
     EXPECT_EQ(after.row.version, 2);
+}
+
+// A cached resolve brings the sanitizer of its own secrets (runs use it instead of building one per run); an edit
+// brings a new one with the new secret.
+TEST_P(ConnectionCacheTest, ACachedResolveCarriesASanitizerOfItsSecrets) {
+    const std::int64_t id = ApiKey("key-abc-123");
+    ResolveUntilCached(*node_, id);
+    auto cached = Must(Resolve(id), "resolve");
+    ASSERT_NE(cached.sanitizer, nullptr);
+    EXPECT_EQ(cached.sanitizer->Text("sent key-abc-123 and key-abc-123%0A").find("key-abc-123"), std::string::npos);
+    ASSERT_TRUE(Edit(*node_, id, "key-def-456"));
+    ResolveUntilCached(*node_, id);
+    auto edited = Must(Resolve(id), "resolve after the edit");
+    ASSERT_NE(edited.sanitizer, nullptr);
+    EXPECT_NE(edited.sanitizer, cached.sanitizer);
+    EXPECT_EQ(edited.sanitizer->Text("sent key-def-456").find("key-def-456"), std::string::npos);
+    EXPECT_NE(edited.sanitizer->Text("sent key-xyz-789").find("key-xyz-789"), std::string::npos);
 }
 
 TEST_P(ConnectionCacheTest, ADeletedConnectionIsNotFound) {
