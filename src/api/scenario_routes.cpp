@@ -445,8 +445,8 @@ void AddScenarioRoutes(http_server::Router& router, ApiDeps deps) {
         for (auto& h : answer->headers) r.headers.emplace_back(http_client::ToLower(h.first), std::move(h.second));
         return r;
     };
-    router.Add("POST", "/hooks/{token}", hook);
-    router.Add("GET", "/hooks/{token}", hook);
+    router.Add("POST", "/hooks/{token}", hook, http_server::Pool::kRun);
+    router.Add("GET", "/hooks/{token}", hook, http_server::Pool::kRun);
 }
 
 }  // namespace switchboard::api

@@ -15,6 +15,7 @@ struct Route {
     std::string pattern;
     std::vector<std::string> param_names;  // in path order, one per "{name}" segment
     Handler handler;
+    Pool pool = Pool::kApi;
 };
 
 bool IsParamSegment(std::string_view segment) {
@@ -95,12 +96,12 @@ Router::~Router() = default;
 Router::Router(Router&&) noexcept = default;
 Router& Router::operator=(Router&&) noexcept = default;
 
-void Router::Add(std::string method, std::string pattern, Handler handler) {
+void Router::Add(std::string method, std::string pattern, Handler handler, Pool pool) {
     if (pattern.empty() || pattern.front() != '/') {
         throw std::invalid_argument("route pattern must start with '/': " + pattern);
     }
     if (!handler) throw std::invalid_argument("route without a handler: " + method + " " + pattern);
-    Route route{std::move(method), pattern, {}, std::move(handler)};
+    Route route{std::move(method), pattern, {}, std::move(handler), pool};
     Node* node = root_.get();
     for (std::string_view segment : SplitOnSlash(pattern)) {
         if (segment.empty()) throw std::invalid_argument("empty segment in route pattern: " + pattern);
@@ -175,6 +176,7 @@ Router::Match Router::Find(Request& req) const {
         }
         req.route = found->pattern;
         match.handler = &found->handler;
+        match.pool = found->pool;
         return match;
     }
     std::sort(allowed.begin(), allowed.end());

@@ -11,8 +11,15 @@
 
 namespace switchboard::http_server {
 
-// Handlers block (they may touch the database); the server runs them on its worker pool.
+// Handlers block (they may touch the database); the server runs them on a worker pool.
 using Handler = std::function<Response(Request&)>;
+
+// Which of the server's worker pools runs a route's handler (ServerOptions::worker_threads / run_threads).
+enum class Pool {
+    kApi,  // API and UI requests: short, database-bound
+    kRun,  // scenario runs (webhooks): they wait for third-party APIs, so they get their own threads and cannot
+           // take every thread away from the API and the UI while those APIs are slow
+};
 
 class Router {
   public:
@@ -23,10 +30,11 @@ class Router {
 
     // Throws std::invalid_argument on a malformed pattern or a duplicate method + pattern (a wiring bug, caught at
     // startup). A trailing slash is ignored, in patterns and in requests.
-    void Add(std::string method, std::string pattern, Handler handler);
+    void Add(std::string method, std::string pattern, Handler handler, Pool pool = Pool::kApi);
 
     struct Match {
         const Handler* handler = nullptr;  // null when nothing matched
+        Pool pool = Pool::kApi;            // the pool of the matched route
         bool path_exists = false;          // true when another method matches this path
         std::vector<std::string> allowed;  // methods for the path, when path_exists
     };

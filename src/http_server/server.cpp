@@ -2,7 +2,7 @@
 //
 // Shape (after the Boost 1.81 Beast awaitable examples): one acceptor coroutine, one coroutine per connection
 // taking its tcp_stream by value and running on its own strand, a timeout before every read, a body and header
-// limit on every parser. Handlers block (database), so they run on a separate thread_pool and the connection
+// limit on every parser. Handlers block (database), so they run on a thread_pool (one per Pool) and the connection
 // coroutine co_awaits their result.
 //
 // Timeouts: header_timeout bounds the first request of a connection from accept until its header is read, and
@@ -160,16 +160,21 @@ struct Server::Impl {
           observer(std::move(request_observer)) {
         options.io_threads = std::max(options.io_threads, 1);
         options.worker_threads = std::max(options.worker_threads, 1);
+        options.run_threads = std::max(options.run_threads, 1);
     }
 
     // Everything that exists only between Start() and Stop(). Members are destroyed in reverse order: the
     // io_context last, which destroys the frames of connections still suspended after the drain timeout.
     struct Runtime {
-        Runtime(int io_threads, int worker_threads)
-            : ioc(io_threads), workers(static_cast<std::size_t>(worker_threads)), acceptor(asio::make_strand(ioc)) {}
+        Runtime(int io_threads, int worker_threads, int run_threads)
+            : ioc(io_threads),
+              workers(static_cast<std::size_t>(worker_threads)),
+              runners(static_cast<std::size_t>(run_threads)),
+              acceptor(asio::make_strand(ioc)) {}
         asio::io_context ioc;
-        asio::thread_pool workers;
-        tcp::acceptor acceptor;  // used on its strand only
+        asio::thread_pool workers;  // Pool::kApi
+        asio::thread_pool runners;  // Pool::kRun
+        tcp::acceptor acceptor;     // used on its strand only
         asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
         std::optional<asio::signal_set> signals;
         std::vector<std::thread> threads;
@@ -211,7 +216,7 @@ struct Server::Impl {
     asio::awaitable<void> Listen();
     asio::awaitable<void> Session(beast::tcp_stream stream, SessionTicket ticket);
     asio::awaitable<After> ServeOne(beast::tcp_stream& stream, beast::flat_buffer& buffer, const std::string& remote);
-    asio::awaitable<Response> RunHandler(const Handler& handler, Request& request);
+    asio::awaitable<Response> RunHandler(const Handler& handler, Pool pool, Request& request);
     Response InvokeHandler(const Handler& handler, Request& request);
     asio::awaitable<std::optional<std::size_t>> Write(beast::tcp_stream& stream, unsigned version, bool keep_alive,
                                                       Response response);
@@ -250,7 +255,7 @@ core::Result<void> Server::Impl::Start() {
         return core::Error::Make(core::Errc::kUnavailable, "Cannot listen",
                                  "invalid listen address " + options.host + ": " + ec.message());
     }
-    auto rt = std::make_unique<Runtime>(options.io_threads, options.worker_threads);
+    auto rt = std::make_unique<Runtime>(options.io_threads, options.worker_threads, options.run_threads);
     const tcp::endpoint endpoint(address, options.port);
     rt->acceptor.open(endpoint.protocol(), ec);
     if (!ec) rt->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
@@ -354,6 +359,7 @@ void Server::Impl::Stop() {
     runtime->ioc.stop();
     for (auto& thread : runtime->threads) thread.join();
     runtime->workers.join();
+    runtime->runners.join();
     {
         // Connections cut off by the drain timeout are still listed; their states hold strands of the io_context.
         // Their frames (destroyed with the io_context below) deregister harmlessly.
@@ -520,7 +526,7 @@ asio::awaitable<After> Server::Impl::ServeOne(beast::tcp_stream& stream, beast::
         const Router::Match match = router.Find(request);
         record.route = request.route;
         if (match.handler) {
-            response = co_await RunHandler(*match.handler, request);
+            response = co_await RunHandler(*match.handler, match.pool, request);
         } else if (match.path_exists) {
             std::string allow;
             for (const std::string& method : match.allowed) allow += (allow.empty() ? "" : ", ") + method;
@@ -547,10 +553,10 @@ asio::awaitable<After> Server::Impl::ServeOne(beast::tcp_stream& stream, beast::
     co_return keep ? After::kKeepAlive : After::kClose;
 }
 
-asio::awaitable<Response> Server::Impl::RunHandler(const Handler& handler, Request& request) {
+asio::awaitable<Response> Server::Impl::RunHandler(const Handler& handler, Pool pool, Request& request) {
     // The connection coroutine is suspended until the worker is done, so the references stay valid.
     co_return co_await asio::co_spawn(
-        runtime->workers.get_executor(),
+        (pool == Pool::kRun ? runtime->runners : runtime->workers).get_executor(),
         [this, &handler, &request]() -> asio::awaitable<Response> { co_return InvokeHandler(handler, request); },
         asio::use_awaitable);
 }

@@ -1,6 +1,7 @@
 #pragma once
-// The inbound HTTP/1.1 server: Boost.Beast on Asio with C++20 coroutines, a pool of I/O threads, and a
-// separate worker pool on which (blocking) handlers run. Beast/Asio stay inside server.cpp (pimpl).
+// The inbound HTTP/1.1 server: Boost.Beast on Asio with C++20 coroutines, a pool of I/O threads, and two
+// worker pools on which (blocking) handlers run, one for the API and one for scenario runs (Pool). Beast/Asio stay
+// inside server.cpp (pimpl).
 //
 // Limits: body size (413 with the error body), header read timeout, idle keep-alive timeout, max header size.
 // Shutdown: Stop() stops accepting, lets in-flight requests finish (up to drain_timeout), then closes.
@@ -21,8 +22,12 @@ struct ServerOptions {
     std::uint16_t port = 8080;  // 0 = pick a free port (tests)
     int io_threads = 2;
     // Handlers block (a write waits for its group commit to reach the disk, a webhook run for its API calls), so
-    // this is how many requests are served at once; an idle thread costs a few KB of memory.
-    int worker_threads = 32;
+    // these are how many requests are served at once: worker_threads for the API and the UI (Pool::kApi),
+    // run_threads for scenario runs (Pool::kRun, the webhooks). Requests beyond them wait for a free thread. The
+    // run pool's size is a throughput trade-off measured with `make bench` (docs/performance.md): more threads
+    // wait for more third-party calls at once, but on two cores 32 cost more in context switches than they won.
+    int worker_threads = 16;
+    int run_threads = 16;
     std::size_t body_limit = 1 << 20;      // bytes
     std::size_t header_limit = 16 * 1024;  // bytes
     std::chrono::milliseconds header_timeout{10'000};

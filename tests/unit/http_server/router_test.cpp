@@ -37,6 +37,20 @@ TEST(RouterTest, MatchesLiteralRouteAndRecordsPattern) {
     EXPECT_EQ(Route(router, post), "create");
 }
 
+TEST(RouterTest, AMatchCarriesItsRoutesPool) {
+    Router router;
+    router.Add("POST", "/hooks/{token}", Named("hook"), Pool::kRun);
+    router.Add("GET", "/hooks/{token}", Named("hook-get"));
+    Request post = Req("POST", "/hooks/abc");
+    const Router::Match run = router.Find(post);
+    ASSERT_NE(run.handler, nullptr);
+    EXPECT_EQ(run.pool, Pool::kRun);
+    Request get = Req("GET", "/hooks/abc");
+    const Router::Match api = router.Find(get);
+    ASSERT_NE(api.handler, nullptr);
+    EXPECT_EQ(api.pool, Pool::kApi);
+}
+
 TEST(RouterTest, ExtractsParameters) {
     Router router;
     router.Add("GET", "/api/v2/teams/{teamId}/members/{userId}", Named("member"));

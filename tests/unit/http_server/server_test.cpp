@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -400,6 +401,78 @@ TEST_F(ServerTest, HandlerRunsOnAWorkerThreadNotAnIoThread) {
     EXPECT_NE(handler_thread, std::thread::id());
     EXPECT_NE(handler_thread, observer_thread);
     EXPECT_NE(handler_thread, std::this_thread::get_id());
+}
+
+// Scenario runs have their own threads: runs that wait (for a slow third-party API) fill their pool, not the
+// API's, and a route's handler runs on the pool it was added with.
+TEST_F(ServerTest, RunRoutesHaveTheirOwnPoolAndCannotStarveTheApi) {
+    std::mutex mutex;
+    std::condition_variable changed;
+    int runs_in_flight = 0;
+    bool release = false;
+    std::set<std::thread::id> run_threads;
+    std::thread::id api_thread;
+    Router router;
+    router.Add(
+        "POST", "/hooks/slow",
+        [&](Request&) {
+            std::unique_lock lock(mutex);
+            run_threads.insert(std::this_thread::get_id());
+            ++runs_in_flight;
+            changed.notify_all();
+            changed.wait_for(lock, 10s, [&] { return release; });
+            return Response::Text(200, "run done");
+        },
+        Pool::kRun);
+    router.Add("GET", "/api", [&](Request&) {
+        std::lock_guard lock(mutex);
+        api_thread = std::this_thread::get_id();
+        return Response::Text(200, "api");
+    });
+    ServerOptions options = Options();
+    options.worker_threads = 1;
+    options.run_threads = 2;
+    StartServer(std::move(router), options);
+
+    // Three runs on three connections: two run at once (the pool's size), the third waits for a thread.
+    std::vector<RawClient> runs;
+    for (int i = 0; i < 3; ++i) {
+        auto client = Connect(10s);
+        ASSERT_TRUE(client);
+        ASSERT_TRUE(client->Send("POST /hooks/slow HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"));
+        runs.push_back(std::move(*client));
+    }
+    {
+        std::unique_lock lock(mutex);
+        ASSERT_TRUE(changed.wait_for(lock, 5s, [&] { return runs_in_flight == 2; }));
+    }
+    std::this_thread::sleep_for(100ms);
+    {
+        std::lock_guard lock(mutex);
+        EXPECT_EQ(runs_in_flight, 2);  // no third thread
+    }
+
+    // The API still answers at once, on a thread that is not a run thread.
+    auto api = Connect();
+    ASSERT_TRUE(api);
+    ASSERT_TRUE(api->Send(Get("/api")));
+    const auto answer = api->ReadResponse();
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->body, "api");
+    {
+        std::lock_guard lock(mutex);
+        EXPECT_EQ(run_threads.count(api_thread), 0u);
+        release = true;
+    }
+    changed.notify_all();
+    for (RawClient& run : runs) {
+        const auto res = run.ReadResponse();
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->body, "run done");
+    }
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(runs_in_flight, 3);
+    EXPECT_EQ(run_threads.size(), 2u);
 }
 
 TEST_F(ServerTest, HeaderTimeoutClosesASilentConnection) {
