@@ -88,6 +88,17 @@ int WaitFor(int fd, short events, Clock::time_point deadline) {
     }
 }
 
+// What to do after a send or recv returned -1: call again (interrupted, or the socket became ready), give up at
+// the deadline, or fail (errno says why).
+enum class IoWait { kAgain, kTimedOut, kFailed };
+IoWait AfterShortCall(int fd, short events, Clock::time_point deadline) {
+    if (errno == EINTR) return IoWait::kAgain;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return IoWait::kFailed;
+    const int ready = WaitFor(fd, events, deadline);
+    if (ready == 0) return IoWait::kTimedOut;
+    return ready > 0 ? IoWait::kAgain : IoWait::kFailed;
+}
+
 struct Target {
     std::string origin;
     std::string host;         // for getaddrinfo: decoded name, or the address without brackets
@@ -354,16 +365,13 @@ Attempt PlainTransport::Impl::Once(int fd, bool reused, const Target& target, co
             sent += static_cast<std::size_t>(n);
             continue;
         }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            const int ready = WaitFor(fd, POLLOUT, exchange.deadline);
-            if (ready == 0) {
-                attempt.result = timed_out();
-                return attempt;
-            }
-            if (ready > 0) continue;
+        const IoWait next = n < 0 ? AfterShortCall(fd, POLLOUT, exchange.deadline) : IoWait::kFailed;
+        if (next == IoWait::kAgain) continue;
+        if (next == IoWait::kTimedOut) {
+            attempt.result = timed_out();
+            return attempt;
         }
-        const int error = errno;
+        const int error = n < 0 ? errno : EPIPE;
         attempt.retryable = reused;  // nothing came back: the server had closed the connection
         attempt.result = Upstream("connection failed", fmt::format("{}: {}", exchange.where, ErrnoText(error)));
         return attempt;
@@ -450,14 +458,11 @@ Attempt PlainTransport::Impl::Once(int fd, bool reused, const Target& target, co
             eof = true;
             continue;
         }
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            const int ready = WaitFor(fd, POLLIN, exchange.deadline);
-            if (ready == 0) {
-                attempt.result = timed_out();
-                return attempt;
-            }
-            if (ready > 0) continue;
+        const IoWait next = AfterShortCall(fd, POLLIN, exchange.deadline);
+        if (next == IoWait::kAgain) continue;
+        if (next == IoWait::kTimedOut) {
+            attempt.result = timed_out();
+            return attempt;
         }
         const int error = errno;
         attempt.retryable = reused && !received;

@@ -75,19 +75,26 @@ std::uint16_t ClosedPort() {
     return ntohs(address.sin_port);
 }
 
+// A socket listening on 127.0.0.1 on a free port (set in address and port).
+int LoopbackListener(int backlog, sockaddr_in& address, std::uint16_t& port) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    address = sockaddr_in{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    EXPECT_EQ(listen(fd, backlog), 0);
+    EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+    port = ntohs(address.sin_port);
+    return fd;
+}
+
 // A listener whose accept queue is full: further SYNs are dropped, so a connect hangs until its timeout.
 class BlackHole {
   public:
     BlackHole() {
-        listener_ = socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t length = sizeof address;
-        EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-        EXPECT_EQ(listen(listener_, 0), 0);
-        EXPECT_EQ(getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length), 0);
-        port_ = ntohs(address.sin_port);
+        listener_ = LoopbackListener(0, address, port_);
         for (int i = 0; i < 4; ++i) {
             const int filler = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
             connect(filler, reinterpret_cast<sockaddr*>(&address), sizeof address);
@@ -666,15 +673,8 @@ class ScriptedServer {
   public:
     using Script = std::function<void(int fd, int connection)>;
     explicit ScriptedServer(Script script) : script_(std::move(script)) {
-        listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t length = sizeof address;
-        EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-        EXPECT_EQ(listen(listener_, 8), 0);
-        EXPECT_EQ(getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length), 0);
-        port_ = ntohs(address.sin_port);
+        listener_ = LoopbackListener(8, address, port_);
         thread_ = std::thread([this] {
             for (int connection = 0; !stop_; ++connection) {
                 pollfd entry{listener_, POLLIN, 0};
