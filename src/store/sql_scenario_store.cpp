@@ -6,9 +6,12 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
 #include "store/scenario_store.hpp"
@@ -374,6 +377,7 @@ class SqlScenarioStore final : public ScenarioStore {
     // ---- scenarios ----
 
     core::Result<Scenario> CreateScenario(const Scenario& s) override {
+        const ScenarioWrite writing(*this);
         auto json = CheckScenarioJson(s);
         if (!json) return json.error();
         const std::int64_t now = clock_.NowMillis();
@@ -419,10 +423,33 @@ class SqlScenarioStore final : public ScenarioStore {
 
     core::Result<std::optional<Scenario>> FindScenarioByHook(const std::string& hook_token) override {
         if (hook_token.empty()) return std::optional<Scenario>();
+        // Every webhook call looks its scenario up. On SQLite (one serving process) the row is kept in memory:
+        // every scenario write through this store drops all of them at once (before and after it commits), and a
+        // lookup that began before a write cannot store what it read (the write counter moved). A change made
+        // behind this store's back (another process on the file, a team's deletion cascading to its scenarios)
+        // is seen within kHookCacheTtl. PostgreSQL, shared by several nodes, always reads.
+        const bool cacheable = db_.backend() == Backend::kSqlite;
+        const auto now = std::chrono::steady_clock::now();
+        const std::uint64_t ticket = scenario_writes_.load();
+        if (cacheable) {
+            std::lock_guard lock(hooks_mutex_);
+            if (auto it = hooks_.find(hook_token);
+                it != hooks_.end() && it->second.generation == ticket && now - it->second.stored_at < kHookCacheTtl) {
+                return std::optional<Scenario>(it->second.scenario);
+            }
+        }
         auto r = db_.Exec(Sql({"SELECT ", kScenarioColumns, " FROM scenarios WHERE hook_token = $1"}), {hook_token});
         if (!r) return r.error();
         if (r->rows.empty()) return std::optional<Scenario>();
-        return std::optional<Scenario>(ScenarioFrom(r->rows[0]));
+        Scenario found = ScenarioFrom(r->rows[0]);
+        if (cacheable) {
+            std::lock_guard lock(hooks_mutex_);
+            if (scenario_writes_.load() == ticket) {
+                if (hooks_.size() >= kHookCacheEntries) hooks_.clear();
+                hooks_.insert_or_assign(hook_token, HookEntry{found, ticket, now});
+            }
+        }
+        return std::optional<Scenario>(std::move(found));
     }
 
     core::Result<std::vector<Scenario>> ListScenarios(core::TeamId team, const Page& page) override {
@@ -438,6 +465,7 @@ class SqlScenarioStore final : public ScenarioStore {
     }
 
     core::Result<Scenario> UpdateScenario(const Scenario& s, std::int64_t expected_version) override {
+        const ScenarioWrite writing(*this);
         auto json = CheckScenarioJson(s);
         if (!json) return json.error();
         const std::int64_t now = clock_.NowMillis();
@@ -475,6 +503,7 @@ class SqlScenarioStore final : public ScenarioStore {
     }
 
     core::Result<void> DeleteScenario(core::TeamId team, std::int64_t id) override {
+        const ScenarioWrite writing(*this);
         return db_.Transaction([&](Tx& tx) -> core::Result<void> {
             // Executions, cursors and scenario_dynamic_usage go with the row (ON DELETE CASCADE; SQLite runs with
             // foreign_keys on). connection_usage predates scenarios and has no key to them.
@@ -489,6 +518,7 @@ class SqlScenarioStore final : public ScenarioStore {
 
     core::Result<Scenario> RecordRunOutcome(std::int64_t id, bool failed, int max_errors,
                                             const std::string& reason) override {
+        const ScenarioWrite writing(*this);
         const std::int64_t now = clock_.NowMillis();
         Scenario out;
         auto done = db_.Transaction([&](Tx& tx) -> core::Result<void> {
@@ -533,6 +563,7 @@ class SqlScenarioStore final : public ScenarioStore {
 
     core::Result<bool> AdvanceNextRun(std::int64_t id, std::int64_t expected,
                                       std::optional<std::int64_t> next) override {
+        const ScenarioWrite writing(*this);
         auto r = db_.Exec("UPDATE scenarios SET next_run_at = $1 WHERE id = $2 AND next_run_at = $3",
                           {Opt(next), id, expected});
         if (!r) return r.error();
@@ -955,6 +986,35 @@ class SqlScenarioStore final : public ScenarioStore {
     }
 
   private:
+    // Marks a write to the scenarios table for the hook cache, when it begins and once it is over (whatever its
+    // outcome): a lookup that overlaps it in any way finds the counter moved and neither serves nor stores a row.
+    class ScenarioWrite {
+      public:
+        explicit ScenarioWrite(SqlScenarioStore& store) : store_(store) { store_.ScenariosChanged(); }
+        ~ScenarioWrite() { store_.ScenariosChanged(); }
+        ScenarioWrite(const ScenarioWrite&) = delete;
+        ScenarioWrite& operator=(const ScenarioWrite&) = delete;
+
+      private:
+        SqlScenarioStore& store_;
+    };
+    void ScenariosChanged() {
+        std::lock_guard lock(hooks_mutex_);
+        scenario_writes_.fetch_add(1);
+        hooks_.clear();
+    }
+
+    static constexpr std::chrono::milliseconds kHookCacheTtl{1000};
+    static constexpr std::size_t kHookCacheEntries = 1024;
+    struct HookEntry {
+        Scenario scenario;
+        std::uint64_t generation = 0;
+        std::chrono::steady_clock::time_point stored_at;
+    };
+    std::mutex hooks_mutex_;
+    std::unordered_map<std::string, HookEntry> hooks_;  // hook token → its scenario (SQLite only)
+    std::atomic<std::uint64_t> scenario_writes_{0};
+
     // The only unique key of scenarios a caller can hit is the hook token.
     static core::Error HookConflict(core::Error e) {
         if (e.code == core::Errc::kConflict && e.detail.find("hook_token") != std::string::npos) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <latch>
 #include <set>
 #include <thread>
@@ -386,6 +387,48 @@ TEST_P(ScenarioStoreTest, HookTokensAreUniqueAndFindTheirScenario) {
     EXPECT_TRUE(IsError(scenarios_->UpdateScenario(other, other.version), Errc::kConflict));
     EXPECT_EQ(Must(scenarios_->GetScenario(team_, other.id)).hook_token, "");
     EXPECT_EQ(Must(scenarios_->GetScenario(team_, other.id)).version, 1);
+}
+
+// A webhook's lookup sees every write made through the store at once, on both backends (SQLite keeps the rows in
+// memory and drops them on every scenario write); a change behind the store's back is seen within a second.
+TEST_P(ScenarioStoreTest, HookLookupsSeeEveryWriteThroughTheStore) {
+    const Scenario s = Create(team_, "Hooked", "tok-w");
+    EXPECT_EQ(Must(scenarios_->FindScenarioByHook("tok-w"))->name, "Hooked");
+
+    Scenario edit = s;
+    edit.name = "Renamed";
+    edit.active = true;
+    const Scenario v2 = Must(scenarios_->UpdateScenario(edit, s.version));
+    auto found = Must(scenarios_->FindScenarioByHook("tok-w"));
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->name, "Renamed");
+    EXPECT_TRUE(found->active);
+    EXPECT_EQ(found->version, v2.version);
+
+    // A run outcome (consecutive errors, and the stop at max_errors) is seen by the next lookup.
+    Must(scenarios_->RecordRunOutcome(s.id, true, 0, ""));
+    EXPECT_EQ(Must(scenarios_->FindScenarioByHook("tok-w"))->consecutive_errors, 1);
+    Must(scenarios_->RecordRunOutcome(s.id, true, 2, "two failures"));
+    found = Must(scenarios_->FindScenarioByHook("tok-w"));
+    EXPECT_FALSE(found->active);
+    EXPECT_EQ(found->consecutive_errors, 2);
+    Must(scenarios_->RecordRunOutcome(s.id, false, 2, ""));
+    EXPECT_EQ(Must(scenarios_->FindScenarioByHook("tok-w"))->consecutive_errors, 0);
+
+    // Behind the store's back: seen at once on PostgreSQL, within a second on SQLite.
+    const auto before = std::chrono::steady_clock::now();
+    Must(store_->db().Exec("UPDATE scenarios SET name = 'Behind' WHERE id = $1", {s.id}));
+    const std::string right_after = Must(scenarios_->FindScenarioByHook("tok-w"))->name;
+    if (GetParam() == Backend::kPostgres) {
+        EXPECT_EQ(right_after, "Behind");
+    } else if (std::chrono::steady_clock::now() - before < std::chrono::milliseconds(500)) {
+        EXPECT_EQ(right_after, "Renamed");  // served from memory
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    EXPECT_EQ(Must(scenarios_->FindScenarioByHook("tok-w"))->name, "Behind");
+
+    Must(scenarios_->DeleteScenario(team_, s.id));
+    EXPECT_FALSE(Must(scenarios_->FindScenarioByHook("tok-w")).has_value());
 }
 
 TEST_P(ScenarioStoreTest, UpdateIsFencedOnVersion) {
