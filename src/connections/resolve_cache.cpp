@@ -83,20 +83,25 @@ void ResolveCache::Invalidate(core::ConnectionId id) {
     DropLocked(id.value());
 }
 
-void ResolveCache::InvalidateAll() {
-    std::unordered_map<std::int64_t, std::shared_ptr<const Entry>> dropped;
-    std::lock_guard lock(mutex_);
+ResolveCache::Entries ResolveCache::ClearLocked() {
+    Entries dropped;
     dropped.swap(entries_);
     ++generation_;
+    return dropped;
+}
+
+void ResolveCache::InvalidateAll() {
+    Entries dropped;  // freed after the lock is released
+    std::lock_guard lock(mutex_);
+    dropped = ClearLocked();
     ++stats_.invalidations;
 }
 
 void ResolveCache::SetTrusted(bool trusted) {
-    std::unordered_map<std::int64_t, std::shared_ptr<const Entry>> dropped;
+    Entries dropped;
     std::lock_guard lock(mutex_);
     trusted_ = trusted;
-    dropped.swap(entries_);
-    ++generation_;
+    dropped = ClearLocked();
 }
 
 bool ResolveCache::trusted() const {
@@ -105,19 +110,17 @@ bool ResolveCache::trusted() const {
 }
 
 void ResolveCache::SetEnabled(bool enabled) {
-    std::unordered_map<std::int64_t, std::shared_ptr<const Entry>> dropped;
+    Entries dropped;
     std::lock_guard lock(mutex_);
     enabled_ = enabled;
-    dropped.swap(entries_);
-    ++generation_;
+    dropped = ClearLocked();
 }
 
 void ResolveCache::SetOptions(Options options) {
-    std::unordered_map<std::int64_t, std::shared_ptr<const Entry>> dropped;
+    Entries dropped;
     std::lock_guard lock(mutex_);
     options_ = options;
-    dropped.swap(entries_);
-    ++generation_;
+    dropped = ClearLocked();
 }
 
 ResolveCache::Stats ResolveCache::stats() const {

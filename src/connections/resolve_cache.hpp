@@ -109,13 +109,16 @@ class ResolveCache final : public store::ConnectionWriteObserver {
   private:
     bool UsableLocked() const { return trusted_ && enabled_; }
     void DropLocked(std::int64_t id);
+    using Entries = std::unordered_map<std::int64_t, std::shared_ptr<const Entry>>;
+    // Empties the cache and moves the generation on; returns the entries for the caller to free after unlocking.
+    Entries ClearLocked();
 
     mutable std::mutex mutex_;
     Options options_;
     bool trusted_ = false;
     bool enabled_ = true;
     std::uint64_t generation_ = 0;
-    std::unordered_map<std::int64_t, std::shared_ptr<const Entry>> entries_;
+    Entries entries_;
     std::unordered_map<std::int64_t, int> writing_;  // ids with a write in flight in this process
     Stats stats_;
 };

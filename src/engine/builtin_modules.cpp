@@ -335,9 +335,8 @@ Failure FailureForTransport(const core::Error& e, const http_client::Sanitizer* 
     if (sanitizer) detail = sanitizer->Text(detail, 1000);
     if (e.code == core::Errc::kInvalidArgument) return Failure{std::string(errors::kBundleValidation), detail};
     if (e.code == core::Errc::kPermissionDenied) return Failure{std::string(errors::kInvalidConfiguration), detail};
-    const bool timeout = e.message == "request timed out" || detail.find("imeout") != std::string::npos ||
-                         detail.find("timed out") != std::string::npos;
-    return Failure{std::string(timeout ? errors::kModuleTimeout : errors::kConnection), detail};
+    // Both transports name a call that ran out of time the same way (http_client::kTimedOut).
+    return Failure{std::string(http_client::IsTimedOut(e) ? errors::kModuleTimeout : errors::kConnection), detail};
 }
 
 ModuleRegistry ModuleRegistry::WithBuiltins() {

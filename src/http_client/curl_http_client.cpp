@@ -67,20 +67,12 @@ bool IsManagedHeader(std::string_view name) {
                        [&](std::string_view managed) { return HeaderNameEquals(managed, name); });
 }
 
-bool HasHeader(const Headers& headers, std::string_view name) {
-    return std::any_of(headers.begin(), headers.end(), [&](const auto& h) { return HeaderNameEquals(h.first, name); });
-}
-
 std::string_view Trim(std::string_view text) {
     while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
     while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n')) {
         text.remove_suffix(1);
     }
     return text;
-}
-
-core::Error Upstream(std::string message, std::string detail) {
-    return core::Error::Make(core::Errc::kUpstreamError, std::move(message), std::move(detail));
 }
 
 // The state of one transfer (one hop), shared with libcurl's callbacks.
@@ -139,23 +131,7 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* user
 // where the SSRF policy sees the address that will actually be used.
 curl_socket_t OnOpenSocket(void* user, curlsocktype /*purpose*/, curl_sockaddr* address) {
     auto* transfer = static_cast<Transfer*>(user);
-    char text[INET6_ADDRSTRLEN] = {};
-    bool converted = false;
-    if (address->family == AF_INET && address->addrlen >= sizeof(sockaddr_in)) {
-        sockaddr_in v4{};
-        std::memcpy(&v4, &address->addr, sizeof v4);
-        converted = inet_ntop(AF_INET, &v4.sin_addr, text, sizeof text) != nullptr;
-    } else if (address->family == AF_INET6 && address->addrlen >= sizeof(sockaddr_in6)) {
-        sockaddr_in6 v6{};
-        std::memcpy(&v6, &address->addr, sizeof v6);
-        converted = inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof text) != nullptr;
-    }
-    if (!converted) {
-        if (!transfer->policy->allow_private_network()) {
-            transfer->refused = "refused to open a socket that is not an IP connection";
-            return CURL_SOCKET_BAD;
-        }
-    } else if (auto allowed = transfer->policy->CheckAddress(text); !allowed) {
+    if (auto allowed = transfer->policy->CheckSocketAddress(&address->addr, address->addrlen); !allowed) {
         transfer->refused = allowed.error().detail;
         return CURL_SOCKET_BAD;
     }
@@ -210,7 +186,7 @@ core::Result<Mime> BuildMime(CURL* handle, const MultipartBody& body) {
 std::string ReasonFor(CURLcode code) {
     switch (code) {
         case CURLE_OPERATION_TIMEDOUT:
-            return "request timed out";
+            return std::string(kTimedOut);
         case CURLE_COULDNT_RESOLVE_HOST:
             return "could not resolve host";
         case CURLE_COULDNT_CONNECT:
@@ -339,12 +315,14 @@ struct CurlHttpClient::Impl {
     }
 
     core::Result<Response> Send(const Request& request, const Sanitizer& sanitizer, Clock::time_point start);
+    // One hop through either transport; `where` is the hop's sanitised "METHOD url", and its deadline has not
+    // passed yet (Send checks before each hop).
     core::Result<Hop> PerformPlain(const Request& request, const std::string& method, const std::string& url,
                                    const Headers& headers, const PreparedBody* body, Clock::time_point deadline,
-                                   const Sanitizer& sanitizer);
+                                   const Sanitizer& sanitizer, const std::string& where);
     core::Result<Hop> Perform(CURL* handle, const Request& request, const std::string& method, const std::string& url,
                               const Headers& headers, const PreparedBody* body, Clock::time_point deadline,
-                              const Sanitizer& sanitizer);
+                              const Sanitizer& sanitizer, const std::string& where);
 
     CurlHttpClientOptions options;
     std::string user_agent;
@@ -358,13 +336,9 @@ struct CurlHttpClient::Impl {
 
 core::Result<CurlHttpClient::Impl::Hop> CurlHttpClient::Impl::PerformPlain(
     const Request& request, const std::string& method, const std::string& url, const Headers& headers,
-    const PreparedBody* body, Clock::time_point deadline, const Sanitizer& sanitizer) {
+    const PreparedBody* body, Clock::time_point deadline, const Sanitizer& sanitizer, const std::string& where) {
     PlainExchange exchange;
-    exchange.where = fmt::format("{} {}", sanitizer.Text(method, 32), sanitizer.Url(url));
-    if (deadline <= Clock::now()) {
-        return Upstream("request timed out",
-                        fmt::format("{}: the {} ms deadline passed", exchange.where, request.timeout.count()));
-    }
+    exchange.where = where;
     exchange.method = method;
     exchange.url = url;
     exchange.headers = &headers;
@@ -381,26 +355,19 @@ core::Result<CurlHttpClient::Impl::Hop> CurlHttpClient::Impl::PerformPlain(
     core::Result<PlainResult> result = plain->Exchange(exchange);
     if (!result) {
         core::Error error = result.error();
-        // The policy's reason names the address; the rest is already sanitised, but the whole text goes through
-        // the sanitiser as libcurl's errors do.
-        if (error.code == core::Errc::kPermissionDenied) error.message = sanitizer.Text(error.message);
+        // `where` is sanitised already, but the rest of the detail (the policy's reason, a system message) is
+        // not: the whole text goes through the sanitiser, as libcurl's errors do.
         error.detail = sanitizer.Text(error.detail);
         return error;
     }
     return Hop{result->status, std::move(result->headers), std::move(result->body)};
 }
 
-core::Result<CurlHttpClient::Impl::Hop> CurlHttpClient::Impl::Perform(CURL* handle, const Request& request,
-                                                                      const std::string& method, const std::string& url,
-                                                                      const Headers& headers, const PreparedBody* body,
-                                                                      Clock::time_point deadline,
-                                                                      const Sanitizer& sanitizer) {
-    const std::string where = fmt::format("{} {}", sanitizer.Text(method, 32), sanitizer.Url(url));
-    const auto remaining = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-    if (remaining <= milliseconds(0)) {
-        return Upstream("request timed out",
-                        fmt::format("{}: the {} ms deadline passed", where, request.timeout.count()));
-    }
+core::Result<CurlHttpClient::Impl::Hop> CurlHttpClient::Impl::Perform(
+    CURL* handle, const Request& request, const std::string& method, const std::string& url, const Headers& headers,
+    const PreparedBody* body, Clock::time_point deadline, const Sanitizer& sanitizer, const std::string& where) {
+    // At least 1 ms: libcurl reads a timeout of 0 as "none".
+    const auto remaining = std::max(milliseconds(1), std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
 
     // Header lines. "Name;" sends an empty value; "Name:" removes a header libcurl would add on its own.
     Slist header_list;
@@ -490,10 +457,10 @@ core::Result<CurlHttpClient::Impl::Hop> CurlHttpClient::Impl::Perform(CURL* hand
         return core::PermissionDenied(sanitizer.Text(fmt::format("{} ({})", transfer.refused, where)));
     }
     if (transfer.body_too_large) {
-        return Upstream(fmt::format("response larger than {} bytes", request.max_response_bytes), where);
+        return UpstreamError(fmt::format("response larger than {} bytes", request.max_response_bytes), where);
     }
     if (transfer.headers_too_large) {
-        return Upstream(fmt::format("response headers larger than {} bytes", kMaxHeaderBytes), where);
+        return UpstreamError(fmt::format("response headers larger than {} bytes", kMaxHeaderBytes), where);
     }
     if (code == CURLE_URL_MALFORMAT || code == CURLE_UNSUPPORTED_PROTOCOL) {
         return core::InvalidArgument(fmt::format("the URL was rejected: {}", curl_easy_strerror(code)));
@@ -501,7 +468,7 @@ core::Result<CurlHttpClient::Impl::Hop> CurlHttpClient::Impl::Perform(CURL* hand
     if (code != CURLE_OK) {
         std::string detail = fmt::format("{}: {}", where, curl_easy_strerror(code));
         if (transfer.error_buffer[0] != '\0') detail += fmt::format(" ({})", transfer.error_buffer);
-        return Upstream(ReasonFor(code), sanitizer.Text(detail));
+        return UpstreamError(ReasonFor(code), sanitizer.Text(detail));
     }
     return Hop{status, std::move(transfer.headers), std::move(transfer.body)};
 }
@@ -541,16 +508,22 @@ core::Result<Response> CurlHttpClient::Impl::Send(const Request& request, const 
 
     std::optional<Lease> lease;  // a libcurl handle, taken for the first hop that needs one
     while (true) {
+        const std::string where = fmt::format("{} {}", sanitizer.Text(method, 32), sanitizer.Url(current));
+        if (deadline <= Clock::now()) {
+            return UpstreamError(std::string(kTimedOut),
+                                 fmt::format("{}: the {} ms deadline passed", where, request.timeout.count()));
+        }
         core::Result<Hop> hop = core::Internal("no hop");
         // BuildUrl and ResolveRedirect hand on only http and https URLs; the scheme's case is the URL's own.
         if (plain && body.multipart == nullptr && current.size() > 7 &&
             HeaderNameEquals(current.substr(0, 7), "http://")) {
-            hop = PerformPlain(request, method, current, headers, send_body ? &body : nullptr, deadline, sanitizer);
+            hop = PerformPlain(request, method, current, headers, send_body ? &body : nullptr, deadline, sanitizer,
+                               where);
         } else {
             if (!lease) lease.emplace(*this, Origin(current));
             if (lease->handle() == nullptr) return core::Internal("could not create a libcurl handle");
             hop = Perform(lease->handle(), request, method, current, headers, send_body ? &body : nullptr, deadline,
-                          sanitizer);
+                          sanitizer, where);
         }
         if (!hop) return hop.error();
 
@@ -560,8 +533,8 @@ core::Result<Response> CurlHttpClient::Impl::Send(const Request& request, const 
         }
         if (request.follow_redirects && IsRedirectStatus(static_cast<int>(hop->status)) && location) {
             if (redirects >= request.max_redirects) {
-                return Upstream("too many redirects", fmt::format("more than {} redirects; the last was from {}",
-                                                                  request.max_redirects, sanitizer.Url(current)));
+                return UpstreamError("too many redirects", fmt::format("more than {} redirects; the last was from {}",
+                                                                       request.max_redirects, sanitizer.Url(current)));
             }
             core::Result<RedirectStep> step =
                 ResolveRedirect(current, method, static_cast<int>(hop->status), *location);

@@ -15,11 +15,22 @@ std::string_view Trim(std::string_view text) {
     return text;
 }
 
+}  // namespace
+
 core::Error UpstreamError(std::string message, std::string detail) {
     return core::Error::Make(core::Errc::kUpstreamError, std::move(message), std::move(detail));
 }
 
-}  // namespace
+bool IsTimedOut(const core::Error& error) {
+    return error.code == core::Errc::kUpstreamError && error.message == kTimedOut;
+}
+
+bool HasHeader(const Headers& headers, std::string_view name) {
+    for (const auto& header : headers) {
+        if (HeaderNameEquals(header.first, name)) return true;
+    }
+    return false;
+}
 
 bool HeaderNameEquals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;

@@ -123,6 +123,14 @@ struct LogEntry {
 
 // True for header names equal ignoring ASCII case.
 bool HeaderNameEquals(std::string_view a, std::string_view b);
+// Whether headers has one named name (ignoring ASCII case).
+bool HasHeader(const Headers& headers, std::string_view name);
+
+// kUpstreamError with its message and detail: what a failed call returns (http_client.hpp lists when).
+core::Error UpstreamError(std::string message, std::string detail = {});
+// The message of every call that ran out of its time (the deadline or the connect timeout), whatever the transport.
+inline constexpr std::string_view kTimedOut = "request timed out";
+bool IsTimedOut(const core::Error& error);
 std::string ToLower(std::string_view text);
 
 }  // namespace switchboard::http_client

@@ -2,7 +2,6 @@
 // for parsing only (no Asio I/O objects), so this translation unit stays cheap to build.
 #include "http_client/plain_transport.hpp"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -38,10 +37,6 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr std::size_t kReadChunk = 16 * 1024;
-
-core::Error Upstream(std::string message, std::string detail) {
-    return core::Error::Make(core::Errc::kUpstreamError, std::move(message), std::move(detail));
-}
 
 std::string ErrnoText(int error) { return std::strerror(error); }
 
@@ -129,20 +124,6 @@ core::Result<Target> ParseTarget(const std::string& url) {
     return target;
 }
 
-std::string AddressText(const sockaddr* address) {
-    char text[INET6_ADDRSTRLEN] = {};
-    if (address->sa_family == AF_INET) {
-        sockaddr_in v4{};
-        std::memcpy(&v4, address, sizeof v4);
-        if (inet_ntop(AF_INET, &v4.sin_addr, text, sizeof text) != nullptr) return text;
-    } else if (address->sa_family == AF_INET6) {
-        sockaddr_in6 v6{};
-        std::memcpy(&v6, address, sizeof v6);
-        if (inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof text) != nullptr) return text;
-    }
-    return {};
-}
-
 // Decodes a gzip or deflate body (zlib-wrapped, or raw deflate as some servers send it) up to cap bytes.
 core::Result<std::string> Inflate(const std::string& in, bool gzip, std::size_t cap, const std::string& where) {
     const auto attempt = [&](int window_bits, bool& bad_start) -> core::Result<std::string> {
@@ -161,16 +142,17 @@ core::Result<std::string> Inflate(const std::string& in, bool gzip, std::size_t 
             if (rc != Z_OK && rc != Z_STREAM_END) {
                 bad_start = stream.total_out == 0 && produced == 0;
                 inflateEnd(&stream);
-                return Upstream("could not decode the response body", where + ": the compressed body is corrupt");
+                return UpstreamError("could not decode the response body", where + ": the compressed body is corrupt");
             }
             if (produced > cap - std::min(cap, out.size())) {
                 inflateEnd(&stream);
-                return Upstream(fmt::format("response larger than {} bytes", cap), where);
+                return UpstreamError(fmt::format("response larger than {} bytes", cap), where);
             }
             out.append(buffer.data(), produced);
             if (rc == Z_OK && stream.avail_in == 0 && produced == 0) {
                 inflateEnd(&stream);
-                return Upstream("could not decode the response body", where + ": the compressed body is truncated");
+                return UpstreamError("could not decode the response body",
+                                     where + ": the compressed body is truncated");
             }
         }
         inflateEnd(&stream);
@@ -183,10 +165,6 @@ core::Result<std::string> Inflate(const std::string& in, bool gzip, std::size_t 
         return attempt(-15, ignored);
     }
     return decoded;
-}
-
-bool HasHeader(const Headers& headers, std::string_view name) {
-    return std::any_of(headers.begin(), headers.end(), [&](const auto& h) { return HeaderNameEquals(h.first, name); });
 }
 
 // The outcome of one attempt on one connection.
@@ -259,7 +237,7 @@ core::Result<Socket> PlainTransport::Impl::Connect(const Target& target, const P
     addrinfo* found = nullptr;
     const int gai = ::getaddrinfo(target.host.c_str(), target.port.c_str(), &hints, &found);
     if (gai != 0) {
-        return Upstream("could not resolve host", fmt::format("{}: {}", exchange.where, ::gai_strerror(gai)));
+        return UpstreamError("could not resolve host", fmt::format("{}: {}", exchange.where, ::gai_strerror(gai)));
     }
     std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, &::freeaddrinfo);
 
@@ -268,13 +246,7 @@ core::Result<Socket> PlainTransport::Impl::Connect(const Target& target, const P
     std::string failure;
     bool timed_out = false;
     for (const addrinfo* ai = addresses.get(); ai != nullptr; ai = ai->ai_next) {
-        const std::string text = AddressText(ai->ai_addr);
-        if (text.empty()) {
-            if (!policy.allow_private_network()) {
-                refused = "refused to open a socket that is not an IP connection";
-                continue;
-            }
-        } else if (auto allowed = policy.CheckAddress(text); !allowed) {
+        if (auto allowed = policy.CheckSocketAddress(ai->ai_addr, ai->ai_addrlen); !allowed) {
             refused = allowed.error().detail;
             continue;
         }
@@ -309,8 +281,8 @@ core::Result<Socket> PlainTransport::Impl::Connect(const Target& target, const P
         return socket;
     }
     if (timed_out) {
-        return Upstream(
-            "request timed out",
+        return UpstreamError(
+            std::string(kTimedOut),
             fmt::format("{}: no connection within {} ms", exchange.where,
                         std::chrono::duration_cast<milliseconds>(std::min(exchange.connect_timeout, exchange.timeout))
                             .count()));
@@ -318,15 +290,15 @@ core::Result<Socket> PlainTransport::Impl::Connect(const Target& target, const P
     if (!refused.empty() && failure.empty()) {
         return core::PermissionDenied(fmt::format("{} ({})", refused, exchange.where));
     }
-    return Upstream("could not connect",
-                    fmt::format("{}: {}", exchange.where, failure.empty() ? "no address" : failure));
+    return UpstreamError("could not connect",
+                         fmt::format("{}: {}", exchange.where, failure.empty() ? "no address" : failure));
 }
 
 Attempt PlainTransport::Impl::Once(int fd, bool reused, const Target& target, const PlainExchange& exchange) {
     Attempt attempt;
     const auto timed_out = [&] {
-        return Upstream("request timed out",
-                        fmt::format("{}: the {} ms deadline passed", exchange.where, exchange.timeout.count()));
+        return UpstreamError(std::string(kTimedOut),
+                             fmt::format("{}: the {} ms deadline passed", exchange.where, exchange.timeout.count()));
     };
 
     // The request.
@@ -373,7 +345,7 @@ Attempt PlainTransport::Impl::Once(int fd, bool reused, const Target& target, co
         }
         const int error = n < 0 ? errno : EPIPE;
         attempt.retryable = reused;  // nothing came back: the server had closed the connection
-        attempt.result = Upstream("connection failed", fmt::format("{}: {}", exchange.where, ErrnoText(error)));
+        attempt.result = UpstreamError("connection failed", fmt::format("{}: {}", exchange.where, ErrnoText(error)));
         return attempt;
     }
 
@@ -390,13 +362,14 @@ Attempt PlainTransport::Impl::Once(int fd, bool reused, const Target& target, co
     fresh_parser();
     const auto parse_error = [&](const boost::system::error_code& ec) {
         if (ec == http::error::body_limit) {
-            return Upstream(fmt::format("response larger than {} bytes", exchange.max_response_bytes), exchange.where);
+            return UpstreamError(fmt::format("response larger than {} bytes", exchange.max_response_bytes),
+                                 exchange.where);
         }
         if (ec == http::error::header_limit) {
-            return Upstream(fmt::format("response headers larger than {} bytes", exchange.max_header_bytes),
-                            exchange.where);
+            return UpstreamError(fmt::format("response headers larger than {} bytes", exchange.max_header_bytes),
+                                 exchange.where);
         }
-        return Upstream("invalid response", fmt::format("{}: {}", exchange.where, ec.message()));
+        return UpstreamError("invalid response", fmt::format("{}: {}", exchange.where, ec.message()));
     };
 
     std::string pending;  // received, not yet consumed by the parser (Beast needs a whole header at once)
@@ -438,11 +411,12 @@ Attempt PlainTransport::Impl::Once(int fd, bool reused, const Target& target, co
             if (ec) {
                 if (!received) {
                     attempt.retryable = reused;
-                    attempt.result = Upstream("connection failed",
-                                              fmt::format("{}: the server closed the connection", exchange.where));
+                    attempt.result = UpstreamError("connection failed",
+                                                   fmt::format("{}: the server closed the connection", exchange.where));
                 } else {
-                    attempt.result = Upstream("connection failed", fmt::format("{}: the response was cut short ({})",
-                                                                               exchange.where, ec.message()));
+                    attempt.result =
+                        UpstreamError("connection failed",
+                                      fmt::format("{}: the response was cut short ({})", exchange.where, ec.message()));
                 }
                 return attempt;
             }
@@ -466,7 +440,7 @@ Attempt PlainTransport::Impl::Once(int fd, bool reused, const Target& target, co
         }
         const int error = errno;
         attempt.retryable = reused && !received;
-        attempt.result = Upstream("connection failed", fmt::format("{}: {}", exchange.where, ErrnoText(error)));
+        attempt.result = UpstreamError("connection failed", fmt::format("{}: {}", exchange.where, ErrnoText(error)));
         return attempt;
     }
 

@@ -2,7 +2,10 @@
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
+#include <cstring>
 #include <string>
 
 namespace switchboard::http_client {
@@ -129,6 +132,23 @@ std::optional<AddressClass> ClassifyAddress(std::string_view ip_text) {
         return ClassifyIpv6(v6);
     }
     return std::nullopt;
+}
+
+core::Result<void> SsrfPolicy::CheckSocketAddress(const sockaddr* address, std::size_t length) const {
+    char text[INET6_ADDRSTRLEN] = {};
+    bool converted = false;
+    if (address->sa_family == AF_INET && length >= sizeof(sockaddr_in)) {
+        sockaddr_in v4{};
+        std::memcpy(&v4, address, sizeof v4);
+        converted = inet_ntop(AF_INET, &v4.sin_addr, text, sizeof text) != nullptr;
+    } else if (address->sa_family == AF_INET6 && length >= sizeof(sockaddr_in6)) {
+        sockaddr_in6 v6{};
+        std::memcpy(&v6, address, sizeof v6);
+        converted = inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof text) != nullptr;
+    }
+    if (converted) return CheckAddress(text);
+    if (allow_private_network_) return {};
+    return core::PermissionDenied("refused to open a socket that is not an IP connection");
 }
 
 core::Result<void> SsrfPolicy::CheckAddress(std::string_view ip_text) const {

@@ -4,11 +4,14 @@
 // metadata endpoint (169.254.169.254). CurlHttpClient checks the address of every socket it opens, after DNS
 // resolution, so a name that resolves (or re-resolves: DNS rebinding) to a refused address is still refused.
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
 
 #include "core/error.hpp"
+
+struct sockaddr;
 
 namespace switchboard::http_client {
 
@@ -44,6 +47,10 @@ class SsrfPolicy {
     // kPermissionDenied when ip_text is not a public address and private networks are not allowed (the
     // message names the address and its class); kInvalidArgument when ip_text is not an IP address.
     core::Result<void> CheckAddress(std::string_view ip_text) const;
+    // The same check for a socket about to connect to `address` (as resolved: what will actually be used). A
+    // socket that is not IPv4 or IPv6 is refused unless private networks are allowed. kPermissionDenied whose
+    // detail is the reason.
+    core::Result<void> CheckSocketAddress(const sockaddr* address, std::size_t length) const;
 
   private:
     bool allow_private_network_;

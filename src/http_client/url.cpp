@@ -27,10 +27,6 @@ int HexValue(char c) {
     return -1;
 }
 
-core::Error Upstream(std::string message) {
-    return core::Error::Make(core::Errc::kUpstreamError, std::move(message), {});
-}
-
 bool IsHttpScheme(boost::urls::scheme id) {
     return id == boost::urls::scheme::http || id == boost::urls::scheme::https;
 }
@@ -136,20 +132,22 @@ bool IsRedirectStatus(int status) {
 core::Result<RedirectStep> ResolveRedirect(std::string_view from_url, std::string_view method, int status,
                                            std::string_view location) {
     auto base = boost::urls::parse_uri(from_url);
-    if (!base) return Upstream("redirect from an invalid URL");
+    if (!base) return UpstreamError("redirect from an invalid URL");
     auto reference = boost::urls::parse_uri_reference(location);
-    if (!reference) return Upstream("redirect to an invalid location");
+    if (!reference) return UpstreamError("redirect to an invalid location");
     boost::urls::url target;
     if (auto resolved = boost::urls::resolve(*base, *reference, target); !resolved) {
-        return Upstream("redirect to an invalid location");
+        return UpstreamError("redirect to an invalid location");
     }
     target.remove_fragment();
-    if (!IsHttpScheme(target.scheme_id())) return Upstream("redirect to a scheme other than http or https refused");
+    if (!IsHttpScheme(target.scheme_id()))
+        return UpstreamError("redirect to a scheme other than http or https refused");
     if (base->scheme_id() == boost::urls::scheme::https && target.scheme_id() == boost::urls::scheme::http) {
-        return Upstream("redirect from https to http refused");
+        return UpstreamError("redirect from https to http refused");
     }
-    if (!target.has_authority() || target.encoded_host().empty()) return Upstream("redirect to a URL without host");
-    if (target.has_userinfo()) return Upstream("redirect to a URL with credentials refused");
+    if (!target.has_authority() || target.encoded_host().empty())
+        return UpstreamError("redirect to a URL without host");
+    if (target.has_userinfo()) return UpstreamError("redirect to a URL with credentials refused");
     if (target.encoded_path().empty()) target.set_path_absolute(true);
 
     RedirectStep step;

@@ -351,6 +351,7 @@ TEST_P(CurlHttpClientTest, DeadlineFailsWithUpstreamErrorQuickly) {
     const auto took = Clock::now() - start;
     EXPECT_EQ(error.code, core::Errc::kUpstreamError);
     EXPECT_EQ(error.message, "request timed out");
+    EXPECT_TRUE(IsTimedOut(error));  // what the engine reads as a ModuleTimeoutError
     EXPECT_LT(took, 5s);
 }
 
@@ -364,6 +365,7 @@ TEST_P(CurlHttpClientTest, ConnectTimeoutFailsWithUpstreamErrorQuickly) {
     const core::Error error = MustFail(request);
     EXPECT_EQ(error.code, core::Errc::kUpstreamError);
     EXPECT_EQ(error.message, "request timed out") << error.detail;
+    EXPECT_TRUE(IsTimedOut(error));
     EXPECT_LT(Clock::now() - start, 5s);
 }
 
@@ -698,6 +700,13 @@ class ScriptedServer {
     std::string Url(std::string_view path) const {
         return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
     }
+    // A GET of "/a" on this server, with a 10 s deadline.
+    Request Get() const {
+        Request request;
+        request.url = Url("/a");
+        request.timeout = 10s;
+        return request;
+    }
     int accepted() const { return accepted_.load(); }
 
     // Reads one request head (no body); false when the peer closed first or 5 s passed.
@@ -732,9 +741,7 @@ TEST_P(CurlHttpClientTest, RequestOnAConnectionTheServerDroppedIsRetriedOnANewOn
         ScriptedServer::Send(fd, kOk);
         ScriptedServer::ReadHead(fd);  // and close without an answer
     });
-    Request request;
-    request.url = scripted.Url("/a");
-    request.timeout = 10s;
+    const Request request = scripted.Get();
     for (int i = 0; i < 3; ++i) {
         const core::Result<Response> result = client_.Send(request);
         ASSERT_TRUE(result.has_value()) << i << ": " << Describe(result);
@@ -749,9 +756,7 @@ TEST_P(CurlHttpClientTest, ConnectionClosedWhileIdleIsNotReused) {
     ScriptedServer scripted([](int fd, int) {
         if (ScriptedServer::ReadHead(fd)) ScriptedServer::Send(fd, kOk);
     });
-    Request request;
-    request.url = scripted.Url("/a");
-    request.timeout = 10s;
+    const Request request = scripted.Get();
     for (int i = 0; i < 3; ++i) {
         const core::Result<Response> result = client_.Send(request);
         ASSERT_TRUE(result.has_value()) << i << ": " << Describe(result);
@@ -767,9 +772,7 @@ TEST_P(CurlHttpClientTest, InterimResponsesAreSkippedAndCloseDelimitedBodiesRead
         ScriptedServer::Send(fd, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\n");
         ScriptedServer::Send(fd, "HTTP/1.1 201 Created\r\nX-Id: 7\r\nConnection: close\r\n\r\nall of it");
     });
-    Request request;
-    request.url = scripted.Url("/a");
-    request.timeout = 10s;
+    const Request request = scripted.Get();
     const Response response = MustSend(request);
     EXPECT_EQ(response.status, 201);
     EXPECT_EQ(response.body, "all of it");
@@ -781,9 +784,7 @@ TEST_P(CurlHttpClientTest, BodyCutShortIsAnUpstreamError) {
     ScriptedServer scripted([](int fd, int) {
         if (ScriptedServer::ReadHead(fd)) ScriptedServer::Send(fd, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf");
     });
-    Request request;
-    request.url = scripted.Url("/a");
-    request.timeout = 10s;
+    const Request request = scripted.Get();
     const core::Error error = MustFail(request);
     EXPECT_EQ(error.code, core::Errc::kUpstreamError);
 }
@@ -794,9 +795,7 @@ TEST(PlainHttpTransportTest, MalformedStatusLineIsAnUpstreamError) {
     ScriptedServer scripted([](int fd, int) {
         if (ScriptedServer::ReadHead(fd)) ScriptedServer::Send(fd, "HTTP/1.1 abc Nonsense\r\n\r\n");
     });
-    Request request;
-    request.url = scripted.Url("/a");
-    request.timeout = 10s;
+    const Request request = scripted.Get();
     const core::Result<Response> result = client.Send(request);
     ASSERT_FALSE(result.has_value()) << Describe(result);
     EXPECT_EQ(result.error().code, core::Errc::kUpstreamError);

@@ -1,6 +1,10 @@
 #include "http_client/ssrf_policy.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <string>
 
@@ -115,6 +119,37 @@ TEST(SsrfPolicyTest, CheckOfSomethingThatIsNotAnAddressIsInvalidArgument) {
     const auto result = SsrfPolicy(false).CheckAddress("localhost");
     ASSERT_FALSE(result.has_value());
     EXPECT_EQ(result.error().code, core::Errc::kInvalidArgument);
+}
+
+// The check both transports run on every socket they are about to connect, on the resolved address.
+TEST(SsrfPolicyTest, SocketAddressesAreCheckedLikeTheirText) {
+    sockaddr_in v4{};
+    v4.sin_family = AF_INET;
+    ASSERT_EQ(inet_pton(AF_INET, "127.0.0.1", &v4.sin_addr), 1);
+    sockaddr_in6 v6{};
+    v6.sin6_family = AF_INET6;
+    ASSERT_EQ(inet_pton(AF_INET6, "2606:4700::1111", &v6.sin6_addr), 1);
+    sockaddr_un local{};
+    local.sun_family = AF_UNIX;
+    const auto* v4_address = reinterpret_cast<const sockaddr*>(&v4);
+    const auto* v6_address = reinterpret_cast<const sockaddr*>(&v6);
+    const auto* local_address = reinterpret_cast<const sockaddr*>(&local);
+
+    const SsrfPolicy strict(false);
+    const auto loopback = strict.CheckSocketAddress(v4_address, sizeof v4);
+    ASSERT_FALSE(loopback.has_value());
+    EXPECT_EQ(loopback.error().code, core::Errc::kPermissionDenied);
+    EXPECT_NE(loopback.error().detail.find("127.0.0.1"), std::string::npos) << loopback.error().detail;
+    EXPECT_TRUE(strict.CheckSocketAddress(v6_address, sizeof v6).has_value());
+    const auto unix_socket = strict.CheckSocketAddress(local_address, sizeof local);
+    ASSERT_FALSE(unix_socket.has_value());
+    EXPECT_EQ(unix_socket.error().detail, "refused to open a socket that is not an IP connection");
+    // A length too short for the family is not read as an address.
+    EXPECT_FALSE(strict.CheckSocketAddress(v6_address, sizeof v4).has_value());
+
+    const SsrfPolicy open(true);
+    EXPECT_TRUE(open.CheckSocketAddress(v4_address, sizeof v4).has_value());
+    EXPECT_TRUE(open.CheckSocketAddress(local_address, sizeof local).has_value());
 }
 
 }  // namespace
