@@ -2,7 +2,7 @@
 # Installs the Debian packages that are missing (and only those). Usage: install-deps.sh build|test
 set -euo pipefail
 kind=${1:-build}
-build=(cmake ninja-build g++ make pkg-config libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+build=(cmake ninja-build g++ make pkg-config libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-context1.81-dev
        libsodium-dev libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev zlib1g-dev)
 test=(googletest libgtest-dev libgmock-dev libbenchmark-dev nginx wrk postgresql clang-format curl sqlite3 procps python3 python3-jsonschema clang libclang-rt-14-dev)
 # Mail: GMime builds src/mail; Dovecot and Postfix are the real IMAP and SMTP servers its tests start.

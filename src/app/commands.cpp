@@ -73,6 +73,9 @@ int RunServe(const Config& config) {
     http_server::ServerOptions options;
     options.host = config.listen_host;
     options.port = config.listen_port;
+    // Webhook runs as fibers on the I/O threads (http_server/server.hpp): their store waits are group commits, which
+    // a fiber waits for without its thread; a PostgreSQL round trip would hold the thread, so not there.
+    options.cooperative_runs = config.is_sqlite();
     http_server::Server server(
         options, api::BuildRouter(deps), [](const core::Error& e) { return api::ErrorResponse(e); },
         [&metrics](const http_server::RequestRecord& r) {

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "connections/connection_service.hpp"
+#include "core/cooperative.hpp"
 #include "core/random.hpp"
 
 namespace switchboard::connections {
@@ -79,6 +80,13 @@ Result<bool> ConnectionService::IsDue(const store::Connection& row, const catalo
 Result<store::Connection> ConnectionService::RefreshIfDue(core::ConnectionId id,
                                                           std::optional<std::int64_t> stale_version) {
     if (!oauth_) return core::InvalidArgument("OAuth is not set up");
+    if (core::CurrentScheduler() != nullptr) {
+        // The single-flight lock is held across the token call: in a fiber, this runs on a thread that may block
+        // (core/cooperative.hpp).
+        std::optional<Result<store::Connection>> out;
+        core::RunBlocking([&] { out.emplace(RefreshIfDue(id, stale_version)); });
+        return std::move(*out);
+    }
     auto guard = RefreshMutex(id);
     std::lock_guard single_flight(*guard);
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <thread>
 
+#include "core/cooperative.hpp"
 #include "engine/module.hpp"
 #include "request_spec/request_spec.hpp"
 
@@ -265,8 +266,8 @@ ModuleOutcome Sleep(ModuleCall& call) {
             out.failure = Failure{std::string(errors::kRuntime), "the server is stopping"};
             return out;
         }
-        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-            std::chrono::milliseconds(50), until - std::chrono::steady_clock::now()));
+        core::SleepFor(std::chrono::ceil<std::chrono::milliseconds>(std::min<std::chrono::steady_clock::duration>(
+            std::chrono::milliseconds(50), until - std::chrono::steady_clock::now())));
     }
     out.bundles.push_back(json::object{});
     return out;

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "connections/connection_service.hpp"
+#include "core/cooperative.hpp"
 
 namespace switchboard::engine {
 
@@ -219,14 +220,18 @@ Result<void> Executor::Run(const store::Execution& claimed, RunResult* out, cons
         req.cursors = std::move(*cursors);
     }
 
-    std::shared_ptr<std::mutex> seq;
-    std::unique_lock<std::mutex> seq_lock;
+    RunResult result;
     if ((*compiled)->blueprint.settings.sequential) {
-        seq = SequentialLock(scenario->id);
-        seq_lock = std::unique_lock(*seq);
+        // One run at a time, under a lock held across the run's I/O: in a fiber, on a thread that may block
+        // (core/cooperative.hpp).
+        const std::shared_ptr<std::mutex> seq = SequentialLock(scenario->id);
+        core::RunBlocking([&] {
+            std::lock_guard seq_lock(*seq);
+            result = runner_.Run(req);
+        });
+    } else {
+        result = runner_.Run(req);
     }
-    RunResult result = runner_.Run(req);
-    if (seq_lock.owns_lock()) seq_lock.unlock();
 
     outcome.status = result.status;
     outcome.operations = result.operations;

@@ -5,6 +5,7 @@
 #include <set>
 #include <thread>
 
+#include "core/cooperative.hpp"
 #include "engine/app_module.hpp"
 #include "engine/filter.hpp"
 #include "request_spec/request_spec.hpp"
@@ -401,8 +402,9 @@ RunResult Runner::Run(const RunRequest& req) {
             const auto until = std::chrono::steady_clock::now() + wait;
             while (std::chrono::steady_clock::now() < until) {
                 if (req.cancelled && req.cancelled()) return;
-                std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-                    std::chrono::milliseconds(20), until - std::chrono::steady_clock::now()));
+                core::SleepFor(
+                    std::chrono::ceil<std::chrono::milliseconds>(std::min<std::chrono::steady_clock::duration>(
+                        std::chrono::milliseconds(20), until - std::chrono::steady_clock::now())));
             }
             backoff *= 2;
         }

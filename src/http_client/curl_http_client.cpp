@@ -17,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/cooperative.hpp"
 #include "http_client/plain_transport.hpp"
 #include "http_client/sanitizer.hpp"
 #include "http_client/ssrf_policy.hpp"
@@ -522,8 +523,12 @@ core::Result<Response> CurlHttpClient::Impl::Send(const Request& request, const 
         } else {
             if (!lease) lease.emplace(*this, Origin(current));
             if (lease->handle() == nullptr) return core::Internal("could not create a libcurl handle");
-            hop = Perform(lease->handle(), request, method, current, headers, send_body ? &body : nullptr, deadline,
-                          sanitizer, where);
+            // libcurl's easy interface blocks its thread: in a fiber (core/cooperative.hpp) the transfer runs on
+            // a thread that may block, and the fiber's thread serves others meanwhile.
+            core::RunBlocking([&] {
+                hop = Perform(lease->handle(), request, method, current, headers, send_body ? &body : nullptr, deadline,
+                              sanitizer, where);
+            });
         }
         if (!hop) return hop.error();
 

@@ -2,6 +2,8 @@
 // for parsing only (no Asio I/O objects), so this translation unit stays cheap to build.
 #include "http_client/plain_transport.hpp"
 
+#include "core/cooperative.hpp"
+
 #include <fmt/format.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -72,15 +74,11 @@ int RemainingMs(Clock::time_point deadline) {
 }
 
 // 1 when fd is ready (or has an error the next call will report), 0 when the deadline passed, -1 on a poll error.
+// In a fiber (core/cooperative.hpp) the fiber waits and its thread serves others.
 int WaitFor(int fd, short events, Clock::time_point deadline) {
-    for (;;) {
-        const int ms = RemainingMs(deadline);
-        if (ms == 0) return 0;
-        pollfd entry{fd, events, 0};
-        const int ready = ::poll(&entry, 1, ms);
-        if (ready < 0 && errno == EINTR) continue;
-        return ready < 0 ? -1 : (ready > 0 ? 1 : 0);
-    }
+    const int ms = RemainingMs(deadline);
+    if (ms == 0) return 0;
+    return core::WaitFd(fd, events, milliseconds(ms));
 }
 
 // What to do after a send or recv returned -1: call again (interrupted, or the socket became ready), give up at
@@ -235,7 +233,14 @@ core::Result<Socket> PlainTransport::Impl::Connect(const Target& target, const P
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV | (target.numeric ? AI_NUMERICHOST : 0);
     addrinfo* found = nullptr;
-    const int gai = ::getaddrinfo(target.host.c_str(), target.port.c_str(), &hints, &found);
+    int gai = 0;
+    const auto resolve = [&] { gai = ::getaddrinfo(target.host.c_str(), target.port.c_str(), &hints, &found); };
+    // A name lookup may take a while (DNS): in a fiber it runs on a thread that may block.
+    if (target.numeric) {
+        resolve();
+    } else {
+        core::RunBlocking(resolve);
+    }
     if (gai != 0) {
         return UpstreamError("could not resolve host", fmt::format("{}: {}", exchange.where, ::gai_strerror(gai)));
     }

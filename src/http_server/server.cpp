@@ -1,9 +1,12 @@
 // The only translation unit that includes Beast/Asio: the rest of the module (and its users) stay cheap to build.
 //
 // Shape (after the Boost 1.81 Beast awaitable examples): one acceptor coroutine, one coroutine per connection
-// taking its tcp_stream by value and running on its own strand, a timeout before every read, a body and header
-// limit on every parser. Handlers block (database), so they run on a thread_pool (one per Pool) and the connection
-// coroutine co_awaits their result.
+// taking its tcp_stream by value, a timeout before every read, a body and header limit on every parser. Each I/O
+// thread runs its own io_context (a "loop"); the acceptor hands connections to the loops in turn, and a
+// connection's coroutine never leaves its loop. Handlers block (database), so they run on a thread_pool (one per
+// Pool) and the connection coroutine co_awaits their result; with cooperative_runs, Pool::kRun handlers run as
+// fibers (Boost.Context) on the connection's loop instead, and their waits (core/cooperative.hpp) suspend the
+// fiber: FiberTask below.
 //
 // Timeouts: header_timeout bounds the first request of a connection from accept until its header is read, and
 // then the body read; idle_timeout bounds the wait for the next request on a kept-alive connection and every
@@ -13,12 +16,17 @@
 // client must send "%2B" or "%20" explicitly; both decode unambiguously.
 #include "http_server/server.hpp"
 
+#include "core/cooperative.hpp"
+
+#include <poll.h>
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -36,6 +44,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/context/fiber.hpp>
+#include <boost/context/protected_fixedsize_stack.hpp>
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
@@ -54,6 +64,26 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#if defined(BOOST_USE_UCONTEXT)
+// Under AddressSanitizer the fibers switch with ucontext (CMakeLists.txt). Boost.Context's library defines the
+// per-thread "current fiber" of its ucontext variant only when it is built for ucontext, and Debian builds it for
+// fcontext: this is that definition (after Boost.Context's src/fiber.cpp, Boost Software License 1.0).
+namespace boost::context::detail {
+namespace {
+struct ThreadContextRecord {
+    fiber_activation_record* record = new fiber_activation_record();  // the thread's own context
+    ~ThreadContextRecord() { delete record; }
+};
+}  // namespace
+
+fiber_activation_record*& fiber_activation_record::current() noexcept {
+    thread_local ThreadContextRecord thread_record;
+    thread_local fiber_activation_record* current_record = thread_record.record;
+    return current_record;
+}
+}  // namespace boost::context::detail
+#endif
 
 namespace switchboard::http_server {
 
@@ -145,9 +175,166 @@ std::string EncodeStrayCharacters(std::string_view target) {
 
 struct SessionState {
     explicit SessionState(asio::any_io_executor ex) : executor(std::move(ex)) {}
-    const asio::any_io_executor executor;  // the connection's strand; the fields below are only used on it
+    const asio::any_io_executor executor;  // the connection's loop; the fields below are only used on it
     beast::tcp_stream* stream = nullptr;   // null once the connection coroutine has ended
     bool idle = true;                      // no request in progress: Stop() closes it right away
+};
+
+// Fiber stacks, reused: one pool per loop, used on its thread only.
+class StackPool {
+  public:
+    explicit StackPool(std::size_t bytes) : allocator_(bytes) {}
+    ~StackPool() {
+        for (auto& stack : free_) allocator_.deallocate(stack);
+    }
+    StackPool(const StackPool&) = delete;
+    StackPool& operator=(const StackPool&) = delete;
+
+    boost::context::stack_context Take() {
+        if (free_.empty()) return allocator_.allocate();
+        const boost::context::stack_context stack = free_.back();
+        free_.pop_back();
+        return stack;
+    }
+    void Give(boost::context::stack_context& stack) {
+        if (free_.size() < kMaxFree) {
+            free_.push_back(stack);
+        } else {
+            allocator_.deallocate(stack);
+        }
+    }
+
+  private:
+    static constexpr std::size_t kMaxFree = 256;
+    boost::context::protected_fixedsize_stack allocator_;
+    std::vector<boost::context::stack_context> free_;
+};
+
+// Boost.Context's StackAllocator over a StackPool.
+struct PooledStack {
+    StackPool* pool;
+    boost::context::stack_context allocate() { return pool->Take(); }
+    void deallocate(boost::context::stack_context& stack) noexcept { pool->Give(stack); }
+};
+
+// One event loop: an io_context run by one I/O thread.
+struct Loop {
+    explicit Loop(std::size_t stack_bytes) : stacks(stack_bytes) {}
+    StackPool stacks;  // declared first: outlives the io_context and the fibers its handlers may still hold
+    asio::io_context ioc{1};
+    asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
+};
+
+// The loop this I/O thread runs (a connection's coroutine runs on its loop's thread only).
+thread_local Loop* tls_loop = nullptr;
+
+// A handler running as a fiber on a loop: the core::Scheduler its waits use. Created and stepped on the loop's
+// thread only; Resume (from any thread) posts a step there. It deletes itself once the handler has returned, after
+// handing the response to `done` (also on the loop). A fiber still suspended when the server is torn down after
+// its drain timeout is left as is (its loop is gone), like a handler still running on a pool.
+class FiberTask final : public core::Scheduler {
+  public:
+    using Done = std::function<void(Response)>;
+
+    FiberTask(Loop& loop, asio::thread_pool& blocking, std::function<Response()> body, Done done)
+        : loop_(loop), blocking_(blocking), body_(std::move(body)), done_(std::move(done)) {
+        fiber_ =
+            boost::context::fiber(std::allocator_arg, PooledStack{&loop_.stacks}, [this](boost::context::fiber&& back) {
+                back_ = std::move(back);
+                response_ = body_();
+                finished_ = true;
+                return std::move(back_);
+            });
+    }
+
+    // Runs the fiber until it waits or ends (on the loop's thread).
+    void Step() {
+        {
+            core::SchedulerScope scope(this);
+            fiber_ = std::move(fiber_).resume();
+        }
+        if (!finished_) return;
+        Done done = std::move(done_);
+        Response response = std::move(response_);
+        delete this;
+        done(std::move(response));
+    }
+
+    int WaitFd(int fd, short events, std::chrono::milliseconds timeout) override {
+        asio::posix::stream_descriptor descriptor(loop_.ioc, fd);
+        asio::steady_timer timer(loop_.ioc, timeout);
+        int result = -1;
+        const auto type = (events & POLLOUT) != 0 ? asio::posix::descriptor_base::wait_write
+                                                  : asio::posix::descriptor_base::wait_read;
+        descriptor.async_wait(type, [this, &result](const beast::error_code& ec) {
+            result = !ec ? 1 : (ec == asio::error::operation_aborted ? 0 : -1);
+            Step();
+        });
+        // At the deadline the wait is cancelled. The timer's completion may already be queued when the descriptor
+        // wakes the fiber (both ready in one pass), and then runs after this frame is gone: it finds `waiting` null.
+        auto waiting = std::make_shared<asio::posix::stream_descriptor*>(&descriptor);
+        timer.async_wait([waiting](const beast::error_code& ec) {
+            if (!ec && *waiting != nullptr) (*waiting)->cancel();
+        });
+        Yield();
+        *waiting = nullptr;
+        timer.cancel();
+        descriptor.release();  // the descriptor is the caller's: deregistered, not closed
+        return result;
+    }
+
+    void Sleep(std::chrono::milliseconds d) override {
+        asio::steady_timer timer(loop_.ioc, d);
+        timer.async_wait([this](const beast::error_code&) { Step(); });
+        Yield();
+    }
+
+    void Offload(const std::function<void()>& fn) override {
+        std::mutex mutex;
+        void* handle = nullptr;
+        bool finished = false;
+        std::exception_ptr error;
+        asio::post(blocking_, [&] {
+            try {
+                fn();
+            } catch (...) {
+                error = std::current_exception();
+            }
+            std::lock_guard lock(mutex);
+            finished = true;
+            if (handle != nullptr) Resume(std::exchange(handle, nullptr));
+        });
+        std::unique_lock lock(mutex);
+        while (!finished) Suspend(lock, handle);
+        lock.unlock();
+        if (error) std::rethrow_exception(error);
+    }
+
+    void Suspend(std::unique_lock<std::mutex>& lock, void*& handle) override {
+        handle = this;
+        // A Resume from now on posts a step to this loop, which runs only once this fiber has switched away.
+        lock.unlock();
+        Yield();
+        lock.lock();
+    }
+
+    void Resume(void* handle) override {
+        auto* task = static_cast<FiberTask*>(handle);
+        asio::post(task->loop_.ioc, [task] { task->Step(); });
+    }
+
+  private:
+    // Back to the loop; returns when a completion steps this fiber again.
+    void Yield() { back_ = std::move(back_).resume(); }
+
+    Loop& loop_;
+    asio::thread_pool& blocking_;
+    std::function<Response()> body_;
+    Done done_;
+    Response response_;
+    bool finished_ = false;
+    boost::context::fiber fiber_;  // the fiber, while it is not running
+    boost::context::fiber back_;   // the loop, while the fiber runs
 };
 
 }  // namespace
@@ -166,18 +353,23 @@ struct Server::Impl {
     // Everything that exists only between Start() and Stop(). Members are destroyed in reverse order: the
     // io_context last, which destroys the frames of connections still suspended after the drain timeout.
     struct Runtime {
-        Runtime(int io_threads, int worker_threads, int run_threads)
-            : ioc(io_threads),
+        Runtime(int io_threads, int worker_threads, int run_threads, std::size_t stack_bytes)
+            : loops(MakeLoops(io_threads, stack_bytes)),
               workers(static_cast<std::size_t>(worker_threads)),
               runners(static_cast<std::size_t>(run_threads)),
-              acceptor(asio::make_strand(ioc)) {}
-        asio::io_context ioc;
-        asio::thread_pool workers;  // Pool::kApi
-        asio::thread_pool runners;  // Pool::kRun
-        tcp::acceptor acceptor;     // used on its strand only
-        asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
+              acceptor(loops.front()->ioc) {}
+        static std::vector<std::unique_ptr<Loop>> MakeLoops(int n, std::size_t stack_bytes) {
+            std::vector<std::unique_ptr<Loop>> out;
+            for (int i = 0; i < n; ++i) out.push_back(std::make_unique<Loop>(stack_bytes));
+            return out;
+        }
+        std::vector<std::unique_ptr<Loop>> loops;  // one per I/O thread
+        asio::thread_pool workers;                 // Pool::kApi
+        asio::thread_pool runners;                 // Pool::kRun, and what fibers offload
+        tcp::acceptor acceptor;                    // on the first loop
         std::optional<asio::signal_set> signals;
         std::vector<std::thread> threads;
+        std::size_t next_loop = 0;  // the loop of the next connection (used by the acceptor only)
     };
 
     // Registers a connection for the lifetime of its coroutine (a parameter of it, so it is released even when
@@ -212,11 +404,12 @@ struct Server::Impl {
     void Stop();
     void WaitForShutdownSignal();
 
-    void RunIoThread();
+    void RunIoThread(Loop& loop);
     asio::awaitable<void> Listen();
     asio::awaitable<void> Session(beast::tcp_stream stream, SessionTicket ticket);
     asio::awaitable<After> ServeOne(beast::tcp_stream& stream, beast::flat_buffer& buffer, const std::string& remote);
     asio::awaitable<Response> RunHandler(const Handler& handler, Pool pool, Request& request);
+    asio::awaitable<Response> RunFiber(const Handler& handler, Request& request);
     Response InvokeHandler(const Handler& handler, Request& request);
     asio::awaitable<std::optional<std::size_t>> Write(beast::tcp_stream& stream, unsigned version, bool keep_alive,
                                                       Response response);
@@ -255,7 +448,8 @@ core::Result<void> Server::Impl::Start() {
         return core::Error::Make(core::Errc::kUnavailable, "Cannot listen",
                                  "invalid listen address " + options.host + ": " + ec.message());
     }
-    auto rt = std::make_unique<Runtime>(options.io_threads, options.worker_threads, options.run_threads);
+    auto rt = std::make_unique<Runtime>(options.io_threads, options.worker_threads, options.run_threads,
+                                        options.fiber_stack_bytes);
     const tcp::endpoint endpoint(address, options.port);
     rt->acceptor.open(endpoint.protocol(), ec);
     if (!ec) rt->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
@@ -269,7 +463,7 @@ core::Result<void> Server::Impl::Start() {
     runtime = std::move(rt);
     asio::co_spawn(runtime->acceptor.get_executor(), Listen(),
                    [](std::exception_ptr e) { LogException("the acceptor", e); });
-    for (int i = 0; i < options.io_threads; ++i) runtime->threads.emplace_back([this] { RunIoThread(); });
+    for (auto& loop : runtime->loops) runtime->threads.emplace_back([this, &loop] { RunIoThread(*loop); });
     {
         std::lock_guard lock(mutex);
         phase = Phase::kRunning;
@@ -278,11 +472,12 @@ core::Result<void> Server::Impl::Start() {
     return {};
 }
 
-void Server::Impl::RunIoThread() {
+void Server::Impl::RunIoThread(Loop& loop) {
     tls_server = this;
+    tls_loop = &loop;
     for (;;) {
         try {
-            runtime->ioc.run();
+            loop.ioc.run();
             return;
         } catch (const std::exception& e) {
             spdlog::error("http server: exception escaped to an I/O thread: {}", e.what());
@@ -355,8 +550,10 @@ void Server::Impl::Stop() {
     }
 
     // 4. Stop the threads. Handlers still running (drain timeout) are waited for: they cannot be interrupted.
-    runtime->work.reset();
-    runtime->ioc.stop();
+    for (auto& loop : runtime->loops) {
+        loop->work.reset();
+        loop->ioc.stop();
+    }
     for (auto& thread : runtime->threads) thread.join();
     runtime->workers.join();
     runtime->runners.join();
@@ -379,7 +576,7 @@ void Server::Impl::WaitForShutdownSignal() {
     {
         std::lock_guard lifecycle(lifecycle_mutex);
         if (runtime && !runtime->signals) {
-            runtime->signals.emplace(runtime->ioc, SIGINT, SIGTERM);
+            runtime->signals.emplace(runtime->loops.front()->ioc, SIGINT, SIGTERM);
             runtime->signals->async_wait([this](const beast::error_code& ec, int signal_number) {
                 if (ec) return;
                 spdlog::info("http server: signal {} received, shutting down", signal_number);
@@ -397,8 +594,10 @@ void Server::Impl::WaitForShutdownSignal() {
 asio::awaitable<void> Server::Impl::Listen() {
     tcp::acceptor& acceptor = runtime->acceptor;
     for (;;) {
-        asio::any_io_executor strand = asio::make_strand(runtime->ioc);
-        auto [ec, socket] = co_await acceptor.async_accept(strand, kAwait);
+        // One thread runs each loop: the connection's executor needs no strand.
+        Loop& loop = *runtime->loops[runtime->next_loop++ % runtime->loops.size()];
+        asio::any_io_executor executor = loop.ioc.get_executor();
+        auto [ec, socket] = co_await acceptor.async_accept(executor, kAwait);
         if (ec) {
             if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
             // Out of descriptors or an aborted handshake: keep serving, without spinning on a persistent error.
@@ -407,8 +606,8 @@ asio::awaitable<void> Server::Impl::Listen() {
             co_await pause.async_wait(kAwait);
             continue;
         }
-        SessionTicket ticket(*this, std::make_shared<SessionState>(strand));
-        asio::co_spawn(strand, Session(beast::tcp_stream(std::move(socket)), std::move(ticket)),
+        SessionTicket ticket(*this, std::make_shared<SessionState>(executor));
+        asio::co_spawn(executor, Session(beast::tcp_stream(std::move(socket)), std::move(ticket)),
                        [](std::exception_ptr e) { LogException("a connection", e); });
     }
 }
@@ -554,10 +753,27 @@ asio::awaitable<After> Server::Impl::ServeOne(beast::tcp_stream& stream, beast::
 }
 
 asio::awaitable<Response> Server::Impl::RunHandler(const Handler& handler, Pool pool, Request& request) {
+    if (pool == Pool::kRun && options.cooperative_runs) co_return co_await RunFiber(handler, request);
     // The connection coroutine is suspended until the worker is done, so the references stay valid.
     co_return co_await asio::co_spawn(
         (pool == Pool::kRun ? runtime->runners : runtime->workers).get_executor(),
         [this, &handler, &request]() -> asio::awaitable<Response> { co_return InvokeHandler(handler, request); },
+        asio::use_awaitable);
+}
+
+asio::awaitable<Response> Server::Impl::RunFiber(const Handler& handler, Request& request) {
+    // On the connection's loop (its coroutine's executor). The connection coroutine is suspended until the fiber
+    // has ended, so the references stay valid.
+    Loop* loop = tls_loop;
+    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Response)>(
+        [this, loop, &handler, &request](auto completion) {
+            auto shared = std::make_shared<decltype(completion)>(std::move(completion));
+            auto* task = new FiberTask(
+                *loop, runtime->runners, [this, &handler, &request] { return InvokeHandler(handler, request); },
+                [shared](Response response) { (*shared)(std::move(response)); });
+            // Started from the loop's queue, not from inside the initiation.
+            asio::post(loop->ioc, [task] { task->Step(); });
+        },
         asio::use_awaitable);
 }
 

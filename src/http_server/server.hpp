@@ -1,7 +1,8 @@
 #pragma once
-// The inbound HTTP/1.1 server: Boost.Beast on Asio with C++20 coroutines, a pool of I/O threads, and two
-// worker pools on which (blocking) handlers run, one for the API and one for scenario runs (Pool). Beast/Asio stay
-// inside server.cpp (pimpl).
+// The inbound HTTP/1.1 server: Boost.Beast on Asio with C++20 coroutines, I/O threads (each with its own event
+// loop; a connection stays on one), and two worker pools on which (blocking) handlers run, one for the API and one
+// for scenario runs (Pool), or scenario runs as fibers on the I/O threads (ServerOptions::cooperative_runs).
+// Beast/Asio stay inside server.cpp (pimpl).
 //
 // Limits: body size (413 with the error body), header read timeout, idle keep-alive timeout, max header size.
 // Shutdown: Stop() stops accepting, lets in-flight requests finish (up to drain_timeout), then closes.
@@ -28,6 +29,15 @@ struct ServerOptions {
     // wait for more third-party calls at once, but on two cores 32 cost more in context switches than they won.
     int worker_threads = 16;
     int run_threads = 16;
+    // Pool::kRun handlers run as fibers on the I/O threads instead (core/cooperative.hpp): a wait for a socket, a
+    // group commit or a sleep suspends the fiber and its thread serves other connections, with no hand-off to a
+    // pool and back. Blocking work the handler offloads (core::RunBlocking: libcurl, name lookups, a lock held
+    // across I/O) runs on the run_threads. Only for handlers whose other blocking calls are short (the webhook
+    // runs on SQLite: a PostgreSQL round trip would stall every fiber of its thread).
+    bool cooperative_runs = false;
+    // Each fiber's stack, with a guard page below it. Memory is used only as deep as a fiber has gone (stacks are
+    // reused): 1 MiB leaves room for recursion over data nested 1000 deep (what the store accepts).
+    std::size_t fiber_stack_bytes = 1024 * 1024;
     std::size_t body_limit = 1 << 20;      // bytes
     std::size_t header_limit = 16 * 1024;  // bytes
     std::chrono::milliseconds header_timeout{10'000};

@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "core/cooperative.hpp"
 #include "iml/values.hpp"
 #include "nativeapps/module_input.hpp"
 #include "nativeapps/postgres_sql.hpp"
@@ -306,7 +307,12 @@ void RegisterPostgresModules(engine::ModuleRegistry& registry, const NativeAppsO
     using catalog::ModuleType;
     // type, connection type and scope come from apps/postgres.json (the definition wins); these mirror it.
     auto add = [&](const char* name, ModuleType type, ModuleOutcome (*fn)(ModuleCall&, const NativeAppsOptions&)) {
-        registry.Add({name, type, "postgres", {}, [options, fn](ModuleCall& call) { return fn(call, options); }});
+        // The module's client blocks its thread (core/cooperative.hpp): in a fiber it runs on a thread that may.
+        registry.Add({name, type, "postgres", {}, [options, fn](ModuleCall& call) {
+                          ModuleOutcome out;
+                          core::RunBlocking([&] { out = fn(call, options); });
+                          return out;
+                      }});
     };
     add("postgres:insertRow", ModuleType::kAction, InsertRow);
     add("postgres:updateRows", ModuleType::kAction, UpdateRows);

@@ -1,5 +1,7 @@
 #include "store/sqlite_db.hpp"
 
+#include "core/cooperative.hpp"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -303,10 +305,10 @@ struct SqliteDb::Member {
     Durability durability = Durability::kDurable;
     core::Result<void> result;
     std::exception_ptr exception;
-    bool busy = false;             // failed on SQLITE_BUSY: nothing of it was kept, it may run again
-    bool done = false;             // its group has committed (or failed)
-    bool lead = false;             // handed the lead of the next group
-    std::condition_variable wake;  // each caller is woken alone: no thundering herd on every commit
+    bool busy = false;  // failed on SQLITE_BUSY: nothing of it was kept, it may run again
+    bool done = false;  // its group has committed (or failed)
+    bool lead = false;  // handed the lead of the next group
+    core::Wakeup wake;  // each caller is woken alone: no thundering herd on every commit
 };
 
 SqliteDb::SqliteDb(std::string path, Options options) : path_(std::move(path)), options_(options) {}
@@ -318,6 +320,12 @@ SqliteDb::~SqliteDb() {
     }
     checkpoint_cv_.notify_all();
     if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
+    {
+        std::lock_guard lock(group_mutex_);
+        committer_stopping_ = true;
+    }
+    committer_cv_.notify_all();
+    if (committer_thread_.joinable()) committer_thread_.join();
 }
 
 core::Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, Options options) {
@@ -506,15 +514,38 @@ void SqliteDb::Submit(Member& me) {
     me.done = false;
     me.lead = false;
     waiting_.push_back(&me);
+    if (me.wake.cooperative()) {
+        // A fiber never leads: the commit's fsync would stall every other fiber of its thread. The committer
+        // thread leads in its place when nobody does.
+        if (!leading_) HandLeadToCommitterLocked(lock);
+        ++waits_;
+        me.wake.Wait(lock, [&] { return me.done; });
+        return;
+    }
     if (leading_) {
         ++waits_;
-        me.wake.wait(lock, [&] { return me.done || me.lead; });
+        me.wake.Wait(lock, [&] { return me.done || me.lead; });
         if (me.done) return;
     }
     // Lead (the writer was free, or the previous leader handed over): commit the waiting callers, oldest first,
     // up to max_group at a time, until this caller's own transaction is among them.
     leading_ = true;
-    while (!me.done) {
+    LeadLocked(
+        lock, [&] { return me.done; }, &me);
+    // Callers that queued meanwhile: the oldest leads the next group (the committer, for a fiber).
+    if (waiting_.empty()) {
+        leading_ = false;
+    } else if (waiting_.front()->wake.cooperative()) {
+        HandLeadToCommitterLocked(lock);
+    } else {
+        waiting_.front()->lead = true;
+        waiting_.front()->wake.Notify();
+    }
+}
+
+template <typename Until>
+void SqliteDb::LeadLocked(std::unique_lock<std::mutex>& lock, Until until, const Member* self) {
+    while (!until()) {
         const std::size_t n = std::min(waiting_.size(), static_cast<std::size_t>(std::max(1, options_.max_group)));
         std::vector<Member*> group(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(n));
         waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(n));
@@ -524,15 +555,31 @@ void SqliteDb::Submit(Member& me) {
         // Notified under the lock: a member may return (and its Member go away) as soon as it sees done.
         for (Member* m : group) {
             m->done = true;
-            if (m != &me) m->wake.notify_one();
+            if (m != self) m->wake.Notify();
         }
     }
-    // Callers that queued meanwhile: the oldest leads the next group.
-    if (waiting_.empty()) {
+}
+
+void SqliteDb::HandLeadToCommitterLocked(std::unique_lock<std::mutex>& lock) {
+    leading_ = true;
+    committer_due_ = true;
+    if (!committer_thread_.joinable()) {
+        committer_thread_ = std::thread([this] { CommitterLoop(); });
+    }
+    (void)lock;
+    committer_cv_.notify_one();
+}
+
+void SqliteDb::CommitterLoop() {
+    std::unique_lock lock(group_mutex_);
+    for (;;) {
+        committer_cv_.wait(lock, [this] { return committer_due_ || committer_stopping_; });
+        if (!committer_due_) return;  // stopping, with no lead handed over
+        committer_due_ = false;
+        // Leads as a caller would, until nobody waits; threads that queued meanwhile were committed with the rest.
+        LeadLocked(
+            lock, [this] { return waiting_.empty(); }, nullptr);
         leading_ = false;
-    } else {
-        waiting_.front()->lead = true;
-        waiting_.front()->wake.notify_one();
     }
 }
 

@@ -13,6 +13,10 @@
 // disk. Callers that arrive during that commit form the next group. A lone caller pays one savepoint-free
 // transaction, as before; under load, N concurrent writers share one fsync instead of queueing for N.
 //
+// A caller running in a fiber (core/cooperative.hpp: the HTTP server's webhook runs) never leads, since the
+// COMMIT's fsync would stall every other fiber of its thread: a committer thread leads in its place, and the fiber
+// is suspended until its group has committed.
+//
 // Checkpoints run mostly off the write path: the writer's automatic checkpoint is replaced by a background thread
 // with its own connection that runs a PASSIVE checkpoint when the WAL has grown past `checkpoint_pages`. Under
 // steady writes that pass never reaches the WAL's end (commits keep coming), and the WAL can start over only once
@@ -79,6 +83,12 @@ class SqliteDb final : public Db {
     void Submit(Member& m);
     // Runs one group on the writer: every member in its savepoint, one COMMIT. Sets each member's outcome.
     void RunGroup(const std::vector<Member*>& group);
+    // Commits waiting groups (notifying their members) until until() holds; group_mutex_ held, released meanwhile.
+    template <typename Until>
+    void LeadLocked(std::unique_lock<std::mutex>& lock, Until until, const Member* self);
+    // The committer thread (started on first use) takes the lead: for fibers, which must not lead.
+    void HandLeadToCommitterLocked(std::unique_lock<std::mutex>& lock);
+    void CommitterLoop();
     core::Result<void> SetWriterSync(bool full);
     void StartCheckpointer();
     void CheckpointLoop();
@@ -106,6 +116,10 @@ class SqliteDb final : public Db {
     std::mutex group_mutex_;
     std::vector<Member*> waiting_;  // queued for the next group
     bool leading_ = false;          // a caller leads (a group is running, or the lead is being handed over)
+    std::thread committer_thread_;  // leads for fibers (core/cooperative.hpp); started on first use
+    std::condition_variable committer_cv_;
+    bool committer_due_ = false;  // the lead was handed to the committer
+    bool committer_stopping_ = false;
 
     std::unique_ptr<Conn> checkpointer_;
     std::thread checkpoint_thread_;

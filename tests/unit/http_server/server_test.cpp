@@ -2,7 +2,9 @@
 #include "http_server/server.hpp"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -14,6 +16,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/cooperative.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "support/temp_dir.hpp"
@@ -473,6 +476,175 @@ TEST_F(ServerTest, RunRoutesHaveTheirOwnPoolAndCannotStarveTheApi) {
     std::lock_guard lock(mutex);
     EXPECT_EQ(runs_in_flight, 3);
     EXPECT_EQ(run_threads.size(), 2u);
+}
+
+// cooperative_runs: a run handler is a fiber on the connection's I/O thread, and its waits (core/cooperative.hpp)
+// suspend it. One I/O thread: a run that waits for another run's signal would hang if it held the thread.
+TEST_F(ServerTest, CooperativeRunsWaitWithoutHoldingTheirThread) {
+    std::mutex mutex;
+    bool signalled = false;
+    core::Wakeup* waiter = nullptr;  // the waiting run's wake-up, once it waits
+    std::set<std::thread::id> run_threads;
+    std::set<std::thread::id> observer_threads;
+    int observed = 0;
+    Router router;
+    router.Add(
+        "POST", "/hooks/wait",
+        [&](Request&) {
+            if (core::CurrentScheduler() == nullptr) return Response::Text(500, "not a fiber");
+            core::Wakeup wake;
+            std::unique_lock lock(mutex);
+            run_threads.insert(std::this_thread::get_id());
+            waiter = &wake;
+            wake.Wait(lock, [&] { return signalled; });
+            waiter = nullptr;
+            return Response::Text(200, "woken");
+        },
+        Pool::kRun);
+    router.Add(
+        "POST", "/hooks/signal",
+        [&](Request&) {
+            std::lock_guard lock(mutex);
+            run_threads.insert(std::this_thread::get_id());
+            if (waiter == nullptr) return Response::Text(409, "nobody waits");
+            signalled = true;
+            waiter->Notify();
+            return Response::Text(200, "signalled");
+        },
+        Pool::kRun);
+    ServerOptions options = Options();
+    options.io_threads = 1;
+    options.run_threads = 1;
+    options.cooperative_runs = true;
+    server_ = std::make_unique<Server>(options, std::move(router), TestErrorBody, [&](const RequestRecord&) {
+        std::lock_guard lock(mutex);
+        observer_threads.insert(std::this_thread::get_id());  // the I/O thread
+        ++observed;
+    });
+    ASSERT_TRUE(server_->Start().has_value());
+    StopOnExit stop(*server_);  // before the locals the handlers use go away
+
+    auto first = Connect();
+    ASSERT_TRUE(first);
+    ASSERT_TRUE(first->Send(Post("/hooks/wait", "")));
+    ASSERT_TRUE(WaitUntil([&] {
+        std::lock_guard lock(mutex);
+        return waiter != nullptr;
+    }));
+    auto second = Connect();
+    ASSERT_TRUE(second);
+    ASSERT_TRUE(second->Send(Post("/hooks/signal", "")));
+    const auto signalled_reply = second->ReadResponse();
+    ASSERT_TRUE(signalled_reply);
+    EXPECT_EQ(signalled_reply->body, "signalled");
+    const auto woken = first->ReadResponse();
+    ASSERT_TRUE(woken);
+    EXPECT_EQ(woken->status, 200);
+    EXPECT_EQ(woken->body, "woken");
+    ASSERT_TRUE(WaitUntil([&] {
+        std::lock_guard lock(mutex);
+        return observed == 2;  // the observer runs after the response is written
+    }));
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(run_threads.size(), 1u);  // both ran on the one I/O thread
+    EXPECT_EQ(run_threads, observer_threads);
+}
+
+// A fiber's socket wait, sleep and offloaded work, and their results.
+TEST_F(ServerTest, CooperativeRunsWaitForSocketsSleepAndOffload) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    std::mutex mutex;
+    std::thread::id fiber_thread;
+    std::thread::id offload_thread;
+    Router router;
+    router.Add(
+        "GET", "/hooks/socket",
+        [&](Request&) {
+            // Nothing to read yet: the wait times out.
+            const int early = core::WaitFd(fds[0], POLLIN, 30ms);
+            // The test writes once it sees this request wait again.
+            const int ready = core::WaitFd(fds[0], POLLIN, 5000ms);
+            char byte = 0;
+            const auto n = ::read(fds[0], &byte, 1);
+            return Response::Text(
+                200, std::to_string(early) + "," + std::to_string(ready) + "," + std::string(n == 1 ? 1 : 0, byte));
+        },
+        Pool::kRun);
+    router.Add(
+        "GET", "/hooks/offload",
+        [&](Request&) {
+            {
+                std::lock_guard lock(mutex);
+                fiber_thread = std::this_thread::get_id();
+            }
+            const auto before = std::chrono::steady_clock::now();
+            core::SleepFor(20ms);
+            const bool slept = std::chrono::steady_clock::now() - before >= 20ms;
+            core::RunBlocking([&] {
+                std::lock_guard lock(mutex);
+                offload_thread = std::this_thread::get_id();
+            });
+            std::string thrown;
+            try {
+                core::RunBlocking([] { throw std::runtime_error("from the pool"); });
+            } catch (const std::runtime_error& e) {
+                thrown = e.what();
+            }
+            return Response::Text(200, std::string(slept ? "slept" : "woke early") + "," + thrown);
+        },
+        Pool::kRun);
+    ServerOptions options = Options();
+    options.io_threads = 1;
+    options.cooperative_runs = true;
+    StartServer(std::move(router), options);
+
+    auto offload = Connect();
+    ASSERT_TRUE(offload);
+    ASSERT_TRUE(offload->Send(Get("/hooks/offload")));
+    const auto offloaded = offload->ReadResponse();
+    ASSERT_TRUE(offloaded);
+    EXPECT_EQ(offloaded->body, "slept,from the pool");
+    {
+        std::lock_guard lock(mutex);
+        EXPECT_NE(fiber_thread, std::thread::id());
+        EXPECT_NE(offload_thread, std::thread::id());
+        EXPECT_NE(offload_thread, fiber_thread);
+    }
+
+    auto client = Connect();
+    ASSERT_TRUE(client);
+    ASSERT_TRUE(client->Send(Get("/hooks/socket")));
+    std::this_thread::sleep_for(200ms);  // past the 30 ms wait, into the second
+    ASSERT_EQ(::write(fds[1], "x", 1), 1);
+    const auto res = client->ReadResponse();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->body, "0,1,x");
+    ::close(fds[0]);
+    ::close(fds[1]);
+}
+
+// Without cooperative_runs (the default), and for API routes always, handlers run on the pools.
+TEST_F(ServerTest, OnlyRunRoutesBecomeFibers) {
+    Router router;
+    router.Add("GET", "/api",
+               [](Request&) { return Response::Text(200, core::CurrentScheduler() == nullptr ? "thread" : "fiber"); });
+    router.Add(
+        "GET", "/hooks/run",
+        [](Request&) { return Response::Text(200, core::CurrentScheduler() == nullptr ? "thread" : "fiber"); },
+        Pool::kRun);
+    ServerOptions options = Options();
+    options.cooperative_runs = true;
+    StartServer(std::move(router), options);
+    auto client = Connect();
+    ASSERT_TRUE(client);
+    for (const auto& [target, expected] : std::vector<std::pair<std::string, std::string>>{
+             {"/api", "thread"}, {"/hooks/run", "fiber"}, {"/hooks/run", "fiber"}}) {
+        ASSERT_TRUE(client->Send(Get(target)));
+        const auto res = client->ReadResponse();
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->body, expected) << target;
+    }
 }
 
 TEST_F(ServerTest, HeaderTimeoutClosesASilentConnection) {

@@ -12,9 +12,11 @@
 #include <chrono>
 #include <filesystem>
 #include <latch>
+#include <optional>
 #include <thread>
 
 #include "backend_fixture.hpp"
+#include "core/cooperative.hpp"
 #include "store/sqlite_db.hpp"
 
 namespace switchboard::store::testing {
@@ -444,6 +446,95 @@ TEST(SqliteDb, QueuedTransactionsCommitAsOneGroupEachWithItsOwnOutcome) {
     const auto after = db->Groups();
     EXPECT_EQ(after.groups - before.groups, 2);
     EXPECT_EQ(after.members - before.members, 1 + kWriters);
+}
+
+// Stands in for the HTTP server's fibers (core/cooperative.hpp): suspending is waiting on a condition variable, so
+// the store's cooperative path runs without a server. Suspend and Resume are called under the same mutex.
+class ThreadAsFiber final : public core::Scheduler {
+  public:
+    int WaitFd(int, short, std::chrono::milliseconds) override { return -1; }
+    void Sleep(std::chrono::milliseconds) override {}
+    void Offload(const std::function<void()>& fn) override { fn(); }
+    void Suspend(std::unique_lock<std::mutex>& lock, void*& handle) override {
+        handle = this;
+        resumed_ = false;
+        ++suspensions;
+        cv_.wait(lock, [this] { return resumed_; });
+    }
+    void Resume(void*) override {
+        resumed_ = true;
+        cv_.notify_one();
+    }
+    std::atomic<int> suspensions{0};
+
+  private:
+    bool resumed_ = false;
+    std::condition_variable cv_;
+};
+
+// A fiber never leads a group commit (its thread would stall on the fsync): the committer thread runs its
+// transaction, in the same group as the threads that queued with it, and the fiber returns once it is committed.
+TEST(SqliteDb, FibersAreCommittedByTheCommitterThreadNotTheirOwn) {
+    switchboard::testing::TempDir dir;
+    auto db = Must(SqliteDb::Open(dir.file("fibers.db")));
+    Must(db->ExecScript("CREATE TABLE t (x INTEGER PRIMARY KEY, thread TEXT)"));
+    constexpr int kFibers = 3;
+    constexpr int kThreads = 2;
+    std::vector<ThreadAsFiber> schedulers(kFibers);
+    std::vector<std::thread> callers;
+    std::vector<std::thread::id> caller_ids(kFibers + kThreads);
+    std::vector<std::thread::id> ran_on(kFibers + kThreads);
+    std::vector<core::Result<void>> results(kFibers + kThreads, core::Internal("not run"));
+    const auto before = db->Groups();
+    Must(db->Transaction([&](Tx& tx) -> core::Result<void> {
+        Must(tx.Exec("INSERT INTO t (x) VALUES (100)"));
+        // While this thread holds the writer, fibers and threads queue; a fiber is first in line.
+        for (int i = 0; i < kFibers + kThreads; ++i) {
+            callers.emplace_back([&, i] {
+                caller_ids[i] = std::this_thread::get_id();
+                std::optional<core::SchedulerScope> fiber;
+                if (i < kFibers) fiber.emplace(&schedulers[i]);
+                results[i] = db->Transaction([&, i](Tx& inner) -> core::Result<void> {
+                    ran_on[i] = std::this_thread::get_id();
+                    if (auto r = inner.Exec("INSERT INTO t (x) VALUES ($1)", {std::int64_t{i}}); !r) return r.error();
+                    return {};
+                });
+            });
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+            while (db->Stats().waits < i + 1 && std::chrono::steady_clock::now() < deadline) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            }
+        }
+        EXPECT_EQ(db->Stats().waits, kFibers + kThreads);
+        return {};
+    }));
+    for (auto& c : callers) c.join();
+    for (int i = 0; i < kFibers + kThreads; ++i) {
+        ASSERT_TRUE(results[i].has_value()) << i << ": " << Describe(results[i].error());
+        EXPECT_NE(ran_on[i], caller_ids[i]) << i;  // run by the committer, for fibers and threads alike
+        EXPECT_EQ(ran_on[i], ran_on[0]) << i;      // one thread, one group
+    }
+    for (auto& s : schedulers) EXPECT_GE(s.suspensions.load(), 1);
+    EXPECT_EQ(Must(db->Exec("SELECT count(*) FROM t")).rows.at(0).Int(0), 1 + kFibers + kThreads);
+    const auto after = db->Groups();
+    EXPECT_EQ(after.groups - before.groups, 2);
+    EXPECT_EQ(after.members - before.members, 1 + kFibers + kThreads);
+
+    // A lone fiber, with nobody leading: the committer leads for it.
+    ThreadAsFiber lone;
+    std::thread::id lone_caller, lone_ran;
+    std::thread([&] {
+        lone_caller = std::this_thread::get_id();
+        core::SchedulerScope fiber(&lone);
+        Must(db->Transaction([&](Tx& inner) -> core::Result<void> {
+            lone_ran = std::this_thread::get_id();
+            if (auto r = inner.Exec("INSERT INTO t (x) VALUES (200)"); !r) return r.error();
+            return {};
+        }));
+    }).join();
+    EXPECT_NE(lone_ran, lone_caller);
+    EXPECT_EQ(lone_ran, ran_on[0]);
+    EXPECT_EQ(Must(db->Exec("SELECT count(*) FROM t WHERE x = 200")).rows.at(0).Int(0), 1);
 }
 
 TEST(SqliteDb, TransactionControlInsideATransactionIsRefusedAndRolledBack) {
