@@ -5,13 +5,16 @@
 // the delete guard; cross-team isolation; secrets in no response.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
 
+#include "core/cooperative.hpp"
 #include "http_server/server.hpp"
 #include "support/http.hpp"
 #include "support/process.hpp"
@@ -73,10 +76,17 @@ class Upstream {
         router.Add("GET", "/v1/bad", guarded([](http_server::Request&) {
                        return http_server::Response::Json(400, R"({"error":"bad request"})");
                    }));
+        // A slow third-party API: answers after 2 s, any number at once (a fiber each, so no thread is held).
+        router.Add("GET", "/v1/slow", guarded([](http_server::Request&) {
+                       core::SleepFor(std::chrono::milliseconds(2000));
+                       return http_server::Response::Json(200, R"({"slow":true})");
+                   }),
+                   http_server::Pool::kRun);
         http_server::ServerOptions opts;
         opts.port = 0;
         opts.worker_threads = 8;
         opts.io_threads = 1;
+        opts.cooperative_runs = true;
         server_ = std::make_unique<http_server::Server>(
             opts, std::move(router), [](const core::Error& e) { return http_server::Response::Json(404, e.message); },
             nullptr);
@@ -95,6 +105,11 @@ class Upstream {
     std::vector<Hit> Hits() {
         std::lock_guard lock(mu_);
         return hits_;
+    }
+    std::size_t HitsOn(const std::string& path) {
+        std::lock_guard lock(mu_);
+        return static_cast<std::size_t>(
+            std::count_if(hits_.begin(), hits_.end(), [&](const Hit& h) { return h.path == path; }));
     }
     void Clear() {
         std::lock_guard lock(mu_);
@@ -329,6 +344,65 @@ TEST_F(ScenarioApiTest, WebhookCallsTheUpstreamWithTheConnectionAndResponds) {
     for (const auto& body : replies) EXPECT_EQ(body.find(kKeyOld), std::string::npos) << body;
     EXPECT_EQ(server.process->Stdout().find(kKeyOld), std::string::npos);
     EXPECT_EQ(server.process->Stderr().find(kKeyOld), std::string::npos);
+}
+
+// Webhook runs wait for their third-party API without holding a thread (on SQLite they are fibers,
+// docs/operations.md "Capacity"): 64 runs whose API answers after 2 s all finish in about that time (16 run
+// threads would need 8 s), and a webhook that calls nothing answers at once meanwhile.
+TEST_F(ScenarioApiTest, SlowThirdPartyCallsDoNotHoldUpOtherWebhookRuns) {
+    const std::int64_t conn =
+        CreateConnection(team_a, std::string(R"({"accountName":"Slow API","accountType":"http-apikey","apiKey":")") +
+                                     kKeyOld + R"(","apiKeyIn":"header","apiKeyName":"X-Api-Key"})");
+    ASSERT_GT(conn, 0);
+    json::value slow_bp = WebhookBlueprint(conn, upstream.port());
+    slow_bp.at("flow").as_array().at(1).at("mapper").as_object()["url"] =
+        "http://127.0.0.1:" + std::to_string(upstream.port()) + "/v1/slow";
+    slow_bp.at("flow").as_array().at(2).at("mapper").as_object()["body"] = R"({"slow": {{2.data.slow}}})";
+    json::value slow = CreateScenario(slow_bp);
+    json::value fast = CreateScenario(json::parse(R"({
+      "name": "Answers at once",
+      "flow": [
+        {"id": 1, "module": "gateway:CustomWebHook", "version": 1, "parameters": {"hook": 2}, "mapper": null},
+        {"id": 2, "module": "gateway:WebhookRespond", "version": 1, "mapper": {"status": "200", "body": "fast"}}
+      ],
+      "metadata": {"instant": true}
+    })"));
+    ASSERT_TRUE(slow.is_object() && fast.is_object());
+    ASSERT_EQ(Call(token_a, "POST", Path(slow, "/start")).status, 200);
+    ASSERT_EQ(Call(token_a, "POST", Path(fast, "/start")).status, 200);
+
+    constexpr int kRuns = 64;
+    std::vector<HttpReply> replies_of(kRuns);
+    std::vector<std::thread> callers;
+    const auto started = std::chrono::steady_clock::now();
+    for (int i = 0; i < kRuns; ++i) {
+        callers.emplace_back([&, i] {
+            replies_of[i] =
+                HttpRequest(server.port, "POST", HookTarget(slow), "{}", {{"Content-Type", "application/json"}});
+        });
+    }
+    // Once most runs wait for the API, a webhook that calls nothing is answered without waiting for them.
+    const auto wait_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (upstream.HitsOn("/v1/slow") < kRuns / 2 && std::chrono::steady_clock::now() < wait_deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_GE(upstream.HitsOn("/v1/slow"), static_cast<std::size_t>(kRuns / 2));
+    const auto fast_started = std::chrono::steady_clock::now();
+    const HttpReply quick =
+        HttpRequest(server.port, "POST", HookTarget(fast), "{}", {{"Content-Type", "application/json"}});
+    const auto fast_took = std::chrono::steady_clock::now() - fast_started;
+    for (auto& c : callers) c.join();
+    const auto all_took = std::chrono::steady_clock::now() - started;
+
+    EXPECT_EQ(quick.status, 200) << quick.body;
+    EXPECT_EQ(quick.body, "fast");
+    EXPECT_LT(fast_took, std::chrono::milliseconds(1000));
+    for (const HttpReply& r : replies_of) {
+        ASSERT_EQ(r.status, 200) << r.body;
+        EXPECT_EQ(Json(r.body).at("slow").as_bool(), true);
+    }
+    EXPECT_EQ(upstream.HitsOn("/v1/slow"), static_cast<std::size_t>(kRuns));
+    EXPECT_LT(all_took, std::chrono::milliseconds(5500));  // one round of 2 s waits, not four
 }
 
 TEST_F(ScenarioApiTest, MissingScopeEndsTheRunBeforeAnyRequest) {
