@@ -8,8 +8,8 @@
 //
 // The one rule for code that may run in a fiber: never hold a mutex across a wait that may suspend. Another fiber
 // of the same thread asking for that mutex would block the thread, and with it the holder, for good. Code that must
-// hold a lock across I/O (a single-flight refresh, a sequential scenario's lock) runs it under RunBlocking (on a
-// thread that may block) or under a NoSuspend scope.
+// hold a lock across I/O (a single-flight refresh, a sequential scenario's lock) runs it under RunBlocking, on a
+// thread that may block.
 #pragma once
 
 #include <chrono>
@@ -23,8 +23,8 @@ namespace switchboard::core {
 class Scheduler {
   public:
     virtual ~Scheduler() = default;
-    // Until fd has one of events (POLLIN, POLLOUT) or timeout has passed: 1 ready (or failed: the next call on fd
-    // says why), 0 timed out, -1 the wait itself failed.
+    // Until fd is readable (events has POLLIN) or writable (POLLOUT), or timeout has passed: 1 ready (or failed: the
+    // next call on fd says why), 0 timed out, -1 the wait itself failed.
     virtual int WaitFd(int fd, short events, std::chrono::milliseconds timeout) = 0;
     // Returns after d (the thread serves others meanwhile).
     virtual void Sleep(std::chrono::milliseconds d) = 0;
@@ -37,7 +37,7 @@ class Scheduler {
     virtual void Resume(void* handle) = 0;
 };
 
-// The running fiber's scheduler; null on an ordinary thread and inside a NoSuspend scope.
+// The running fiber's scheduler; null on an ordinary thread.
 Scheduler* CurrentScheduler();
 
 // Installs a scheduler for the current thread (the fiber driver, around each step of a fiber).
@@ -50,15 +50,6 @@ class SchedulerScope {
 
   private:
     Scheduler* previous_;
-};
-
-// Waits inside block the thread (a lock held across I/O, see above).
-class NoSuspend {
-  public:
-    NoSuspend() : scope_(nullptr) {}
-
-  private:
-    SchedulerScope scope_;
 };
 
 // poll() of one descriptor, or the scheduler's WaitFd in a fiber. Same results as Scheduler::WaitFd.
