@@ -231,7 +231,8 @@ thread_local Loop* tls_loop = nullptr;
 // A handler running as a fiber on a loop: the core::Scheduler its waits use. Created and stepped on the loop's
 // thread only; Resume (from any thread) posts a step there. It deletes itself once the handler has returned, after
 // handing the response to `done` (also on the loop). A fiber still suspended when the server is torn down after
-// its drain timeout is left as is (its loop is gone), like a handler still running on a pool.
+// its drain timeout is left as is: unlike a handler on a pool, which Stop() waits for, it cannot finish once its
+// loop has stopped (its stack and what it holds are not freed; the process is normally exiting then).
 class FiberTask final : public core::Scheduler {
   public:
     using Done = std::function<void(Response)>;
