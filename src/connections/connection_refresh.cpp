@@ -83,9 +83,7 @@ Result<store::Connection> ConnectionService::RefreshIfDue(core::ConnectionId id,
     if (core::CurrentScheduler() != nullptr) {
         // The single-flight lock is held across the token call: in a fiber, this runs on a thread that may block
         // (core/cooperative.hpp).
-        std::optional<Result<store::Connection>> out;
-        core::RunBlocking([&] { out.emplace(RefreshIfDue(id, stale_version)); });
-        return std::move(*out);
+        return core::RunBlockingFor([&] { return RefreshIfDue(id, stale_version); });
     }
     auto guard = RefreshMutex(id);
     std::lock_guard single_flight(*guard);

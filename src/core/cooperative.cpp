@@ -32,7 +32,7 @@ int WaitFd(int fd, short events, std::chrono::milliseconds timeout) {
     }
 }
 
-void SleepFor(std::chrono::milliseconds d) {
+void SleepFor(std::chrono::steady_clock::duration d) {
     if (Scheduler* scheduler = tls_scheduler) {
         scheduler->Sleep(d);
     } else {

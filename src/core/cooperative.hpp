@@ -16,6 +16,8 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace switchboard::core {
@@ -27,7 +29,7 @@ class Scheduler {
     // next call on fd says why), 0 timed out, -1 the wait itself failed.
     virtual int WaitFd(int fd, short events, std::chrono::milliseconds timeout) = 0;
     // Returns after d (the thread serves others meanwhile).
-    virtual void Sleep(std::chrono::milliseconds d) = 0;
+    virtual void Sleep(std::chrono::steady_clock::duration d) = 0;
     // Runs fn on a thread that may block and returns once fn has (rethrowing what it threw).
     virtual void Offload(const std::function<void()>& fn) = 0;
     // Suspends the running fiber: sets handle, releases lock, and returns with lock held again once Resume(handle)
@@ -56,10 +58,18 @@ class SchedulerScope {
 int WaitFd(int fd, short events, std::chrono::milliseconds timeout);
 
 // std::this_thread::sleep_for, or the scheduler's Sleep in a fiber.
-void SleepFor(std::chrono::milliseconds d);
+void SleepFor(std::chrono::steady_clock::duration d);
 
 // fn on this thread, or, in a fiber, on a thread that may block while the fiber waits for it.
 void RunBlocking(const std::function<void()>& fn);
+
+// The same for a function with a result: returns what fn returned.
+template <typename Fn>
+std::invoke_result_t<Fn&> RunBlockingFor(Fn fn) {
+    std::optional<std::invoke_result_t<Fn&>> out;
+    RunBlocking([&] { out.emplace(fn()); });
+    return std::move(*out);
+}
 
 // The wake-up of one waiter: a condition variable for a thread, a resume for a fiber (the kind is fixed when it is
 // made, on the waiter's side). Wait and Notify are called with the same mutex held.

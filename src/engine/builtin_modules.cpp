@@ -266,8 +266,8 @@ ModuleOutcome Sleep(ModuleCall& call) {
             out.failure = Failure{std::string(errors::kRuntime), "the server is stopping"};
             return out;
         }
-        core::SleepFor(std::chrono::ceil<std::chrono::milliseconds>(std::min<std::chrono::steady_clock::duration>(
-            std::chrono::milliseconds(50), until - std::chrono::steady_clock::now())));
+        core::SleepFor(std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(50),
+                                                                     until - std::chrono::steady_clock::now()));
     }
     out.bundles.push_back(json::object{});
     return out;

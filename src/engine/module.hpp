@@ -88,6 +88,9 @@ struct NativeModule {
     std::string connection_app;      // the module takes a connection of this app ("" = none)
     std::vector<std::string> scope;  // scopes it needs
     NativeModuleFn run;
+    // run blocks its thread on I/O (a library's blocking client): in a fiber, the runner calls it on a thread that
+    // may block (core::RunBlocking). Modules whose I/O goes through http_client wait cooperatively already.
+    bool blocks = false;
 };
 
 class ModuleRegistry {

@@ -370,7 +370,9 @@ RunResult Runner::Run(const RunRequest& req) {
         auto backoff = options_.backoff;
         bool refreshed = false;
         for (int attempt = 1;; ++attempt) {
-            if (info.native) {
+            if (info.native && info.native->blocks) {
+                out = core::RunBlockingFor([&] { return info.native->run(call); });
+            } else if (info.native) {
                 out = info.native->run(call);
             } else if (info.api_call_app) {
                 out = RunApiCall(call, *info.api_call_app);
@@ -402,9 +404,8 @@ RunResult Runner::Run(const RunRequest& req) {
             const auto until = std::chrono::steady_clock::now() + wait;
             while (std::chrono::steady_clock::now() < until) {
                 if (req.cancelled && req.cancelled()) return;
-                core::SleepFor(
-                    std::chrono::ceil<std::chrono::milliseconds>(std::min<std::chrono::steady_clock::duration>(
-                        std::chrono::milliseconds(20), until - std::chrono::steady_clock::now())));
+                core::SleepFor(std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(20),
+                                                                             until - std::chrono::steady_clock::now()));
             }
             backoff *= 2;
         }

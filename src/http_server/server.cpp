@@ -243,8 +243,7 @@ class FiberTask final : public core::Scheduler {
             boost::context::fiber(std::allocator_arg, PooledStack{&loop_.stacks}, [this](boost::context::fiber&& back) {
                 back_ = std::move(back);
                 response_ = body_();
-                finished_ = true;
-                return std::move(back_);
+                return std::move(back_);  // resuming the loop with this ends the fiber: fiber_ becomes empty
             });
     }
 
@@ -254,7 +253,7 @@ class FiberTask final : public core::Scheduler {
             core::SchedulerScope scope(this);
             fiber_ = std::move(fiber_).resume();
         }
-        if (!finished_) return;
+        if (fiber_) return;  // suspended in a wait; an ended fiber leaves no continuation
         Done done = std::move(done_);
         Response response = std::move(response_);
         delete this;
@@ -284,7 +283,7 @@ class FiberTask final : public core::Scheduler {
         return result;
     }
 
-    void Sleep(std::chrono::milliseconds d) override {
+    void Sleep(std::chrono::steady_clock::duration d) override {
         asio::steady_timer timer(loop_.ioc, d);
         timer.async_wait([this](const beast::error_code&) { Step(); });
         Yield();
@@ -292,9 +291,9 @@ class FiberTask final : public core::Scheduler {
 
     void Offload(const std::function<void()>& fn) override {
         std::mutex mutex;
-        void* handle = nullptr;
         bool finished = false;
         std::exception_ptr error;
+        core::Wakeup wake;  // made in this fiber: Wait suspends it, Notify (from the pool) resumes it
         asio::post(blocking_, [&] {
             try {
                 fn();
@@ -303,10 +302,10 @@ class FiberTask final : public core::Scheduler {
             }
             std::lock_guard lock(mutex);
             finished = true;
-            if (handle != nullptr) Resume(std::exchange(handle, nullptr));
+            wake.Notify();
         });
         std::unique_lock lock(mutex);
-        while (!finished) Suspend(lock, handle);
+        wake.Wait(lock, [&] { return finished; });
         lock.unlock();
         if (error) std::rethrow_exception(error);
     }
@@ -333,8 +332,7 @@ class FiberTask final : public core::Scheduler {
     std::function<Response()> body_;
     Done done_;
     Response response_;
-    bool finished_ = false;
-    boost::context::fiber fiber_;  // the fiber, while it is not running
+    boost::context::fiber fiber_;  // the fiber, while it is suspended; empty once it has ended
     boost::context::fiber back_;   // the loop, while the fiber runs
 };
 

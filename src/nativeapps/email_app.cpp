@@ -7,7 +7,6 @@
 #include <charconv>
 #include <limits>
 
-#include "core/cooperative.hpp"
 #include "core/encoding.hpp"
 #include "iml/values.hpp"
 #include "mail/mime.hpp"
@@ -390,12 +389,8 @@ void RegisterEmailModules(engine::ModuleRegistry& registry, const NativeAppsOpti
     using catalog::ModuleType;
     // type, connection_app and scope come from apps/email.json (the definition wins); these mirror it.
     auto add = [&](const char* name, ModuleType type, auto fn) {
-        // The module's client blocks its thread (core/cooperative.hpp): in a fiber it runs on a thread that may.
-        registry.Add({name, type, "email", {}, [options, fn](ModuleCall& call) {
-                          ModuleOutcome out;
-                          core::RunBlocking([&] { out = fn(call, options); });
-                          return out;
-                      }});
+        // Its client blocks its thread: `blocks` (engine/module.hpp).
+        registry.Add({name, type, "email", {}, [options, fn](ModuleCall& call) { return fn(call, options); }, true});
     };
     add("email:watchEmails", ModuleType::kTrigger, WatchEmails);
     add("email:markAsRead", ModuleType::kAction,

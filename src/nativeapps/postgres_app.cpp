@@ -4,7 +4,6 @@
 
 #include <charconv>
 
-#include "core/cooperative.hpp"
 #include "iml/values.hpp"
 #include "nativeapps/module_input.hpp"
 #include "nativeapps/postgres_sql.hpp"
@@ -307,12 +306,8 @@ void RegisterPostgresModules(engine::ModuleRegistry& registry, const NativeAppsO
     using catalog::ModuleType;
     // type, connection type and scope come from apps/postgres.json (the definition wins); these mirror it.
     auto add = [&](const char* name, ModuleType type, ModuleOutcome (*fn)(ModuleCall&, const NativeAppsOptions&)) {
-        // The module's client blocks its thread (core/cooperative.hpp): in a fiber it runs on a thread that may.
-        registry.Add({name, type, "postgres", {}, [options, fn](ModuleCall& call) {
-                          ModuleOutcome out;
-                          core::RunBlocking([&] { out = fn(call, options); });
-                          return out;
-                      }});
+        // Its client blocks its thread: `blocks` (engine/module.hpp).
+        registry.Add({name, type, "postgres", {}, [options, fn](ModuleCall& call) { return fn(call, options); }, true});
     };
     add("postgres:insertRow", ModuleType::kAction, InsertRow);
     add("postgres:updateRows", ModuleType::kAction, UpdateRows);

@@ -433,8 +433,7 @@ class SqlScenarioStore final : public ScenarioStore {
         const std::uint64_t ticket = scenario_writes_.load();
         if (cacheable) {
             std::lock_guard lock(hooks_mutex_);
-            if (auto it = hooks_.find(hook_token);
-                it != hooks_.end() && it->second.generation == ticket && now - it->second.stored_at < kHookCacheTtl) {
+            if (auto it = hooks_.find(hook_token); it != hooks_.end() && now - it->second.stored_at < kHookCacheTtl) {
                 return std::optional<Scenario>(it->second.scenario);
             }
         }
@@ -446,7 +445,7 @@ class SqlScenarioStore final : public ScenarioStore {
             std::lock_guard lock(hooks_mutex_);
             if (scenario_writes_.load() == ticket) {
                 if (hooks_.size() >= kHookCacheEntries) hooks_.clear();
-                hooks_.insert_or_assign(hook_token, HookEntry{found, ticket, now});
+                hooks_.insert_or_assign(hook_token, HookEntry{found, now});
             }
         }
         return std::optional<Scenario>(std::move(found));
@@ -1008,11 +1007,12 @@ class SqlScenarioStore final : public ScenarioStore {
     static constexpr std::size_t kHookCacheEntries = 1024;
     struct HookEntry {
         Scenario scenario;
-        std::uint64_t generation = 0;
         std::chrono::steady_clock::time_point stored_at;
     };
     std::mutex hooks_mutex_;
-    std::unordered_map<std::string, HookEntry> hooks_;  // hook token → its scenario (SQLite only)
+    // Hook token → its scenario (SQLite only). Every write empties it under hooks_mutex_, so what it holds was
+    // stored since the last write.
+    std::unordered_map<std::string, HookEntry> hooks_;
     std::atomic<std::uint64_t> scenario_writes_{0};
 
     // The only unique key of scenarios a caller can hit is the hook token.

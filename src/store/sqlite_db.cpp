@@ -560,13 +560,12 @@ void SqliteDb::LeadLocked(std::unique_lock<std::mutex>& lock, Until until, const
     }
 }
 
-void SqliteDb::HandLeadToCommitterLocked(std::unique_lock<std::mutex>& lock) {
+void SqliteDb::HandLeadToCommitterLocked(std::unique_lock<std::mutex>& /*held*/) {
     leading_ = true;
     committer_due_ = true;
     if (!committer_thread_.joinable()) {
         committer_thread_ = std::thread([this] { CommitterLoop(); });
     }
-    (void)lock;
     committer_cv_.notify_one();
 }
 

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
@@ -27,6 +28,7 @@
 #include "connections/credential_store.hpp"
 #include "connections/http_verifier.hpp"
 #include "core/clock.hpp"
+#include "core/cooperative.hpp"
 #include "core/encoding.hpp"
 #include "core/random.hpp"
 #include "engine/executor.hpp"
@@ -1431,6 +1433,90 @@ TEST_F(OAuthTest, ARefusedTokenIsRefreshedOnceAndTheRequestRetried) {
     EXPECT_EQ(deny[0].Header("authorization"), std::string("Bearer ") + kAccess2);
     EXPECT_EQ(deny[1].Header("authorization"), std::string("Bearer ") + kAccess3);
     EXPECT_EQ(upstream_.HitsTo("/seq/token").size(), 3u);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fibers (core/cooperative.hpp)
+
+// Stands in for the HTTP server's fibers: Offload runs the work on another thread, suspending waits on a condition.
+class OffloadingScheduler final : public core::Scheduler {
+  public:
+    int WaitFd(int fd, short events, std::chrono::milliseconds timeout) override {
+        core::SchedulerScope thread(nullptr);
+        return core::WaitFd(fd, events, timeout);
+    }
+    void Sleep(std::chrono::steady_clock::duration d) override { std::this_thread::sleep_for(d); }
+    void Offload(const std::function<void()>& fn) override {
+        ++offloads;
+        std::exception_ptr error;
+        std::thread([&] {
+            try {
+                fn();
+            } catch (...) {
+                error = std::current_exception();
+            }
+        }).join();
+        if (error) std::rethrow_exception(error);
+    }
+    void Suspend(std::unique_lock<std::mutex>& lock, void*& handle) override {
+        handle = this;
+        resumed_ = false;
+        cv_.wait(lock, [this] { return resumed_; });
+    }
+    void Resume(void*) override {
+        resumed_ = true;
+        cv_.notify_one();
+    }
+    std::atomic<int> offloads{0};
+
+  private:
+    bool resumed_ = false;
+    std::condition_variable cv_;
+};
+
+// In a fiber, a native module that says it blocks (email, postgres) runs on a thread that may block; the others run
+// in the fiber itself.
+TEST_F(RunnerTest, InAFiberOnlyNativeModulesThatBlockAreOffloaded) {
+    struct Seen {
+        std::thread::id thread;
+        bool in_fiber = false;
+    };
+    std::mutex mutex;
+    std::map<std::string, Seen> seen;
+    const auto record = [&](const std::string& name) {
+        return [&, name](ModuleCall&) {
+            std::lock_guard lock(mutex);
+            seen[name] = Seen{std::this_thread::get_id(), core::CurrentScheduler() != nullptr};
+            ModuleOutcome out;
+            out.bundles.push_back(json::object{{"from", name}});
+            return out;
+        };
+    };
+    node_->registry.Add({"test:plain", catalog::ModuleType::kAction, "", {}, record("plain")});
+    node_->registry.Add({"test:blocking", catalog::ModuleType::kAction, "", {}, record("blocking"), true});
+    auto s = Scenario(R"({"name": "Fiber", "flow": [
+      {"id": 1, "module": "test:plain"}, {"id": 2, "module": "test:blocking"}]})");
+    RunRequest req;
+    req.team = team_;
+    req.scenario = node_->scenarios->Compiled(Row(s)).value();
+
+    OffloadingScheduler fiber;
+    RunResult r;
+    std::thread::id caller;
+    std::thread([&] {
+        caller = std::this_thread::get_id();
+        core::SchedulerScope scope(&fiber);
+        r = node_->runner->Run(req);
+    }).join();
+    EXPECT_EQ(r.status, ExecutionStatus::kSuccess) << r.error.message;
+    EXPECT_EQ(r.operations, 2);
+    EXPECT_EQ(fiber.offloads.load(), 1);
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen["plain"].thread, caller);
+    EXPECT_TRUE(seen["plain"].in_fiber);
+    EXPECT_NE(seen["blocking"].thread, caller);
+    EXPECT_FALSE(seen["blocking"].in_fiber);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -453,7 +453,7 @@ TEST(SqliteDb, QueuedTransactionsCommitAsOneGroupEachWithItsOwnOutcome) {
 class ThreadAsFiber final : public core::Scheduler {
   public:
     int WaitFd(int, short, std::chrono::milliseconds) override { return -1; }
-    void Sleep(std::chrono::milliseconds) override {}
+    void Sleep(std::chrono::steady_clock::duration) override {}
     void Offload(const std::function<void()>& fn) override { fn(); }
     void Suspend(std::unique_lock<std::mutex>& lock, void*& handle) override {
         handle = this;
